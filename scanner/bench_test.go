@@ -1,0 +1,95 @@
+package scanner
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// benchLines are typical system-component lines: klog, JSON, logfmt, an
+// access log and CoreDNS, none of which the benchmark rules match.
+var benchLines = []string{
+	`2026-10-03T02:00:14.123456789Z stderr F I1003 02:00:14.123456       1 reflector.go:255] Watch close - *v1.Secret total 7 items received`,
+	`2026-10-03T02:00:14.223456789Z stdout F {"level":"info","ts":1759456814.22,"logger":"controller","msg":"Reconciling","namespace":"web","name":"shop"}`,
+	`2026-10-03T02:00:14.323456789Z stderr F time="2026-10-03T02:00:14Z" level=info msg="All records are already up to date"`,
+	`2026-10-03T02:00:14.423456789Z stdout F 192.0.2.10 - - [03/Oct/2026:02:00:14 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.33" 112 0.001 [default-web-80] []`,
+	`2026-10-03T02:00:14.523456789Z stdout F [INFO] 10.0.0.12:51234 - 4242 "A IN api.example.com. udp 33 false 512" NOERROR qr,rd,ra 64 0.000112s`,
+}
+
+const benchRules = `
+[[rule]]
+name = "expired"
+severity = "critical"
+match = 'x509: certificate has expired or is not yet valid'
+[[rule]]
+name = "unknown-authority"
+severity = "critical"
+match = 'x509: certificate signed by unknown authority'
+[[rule]]
+name = "propagation"
+severity = "warning"
+match = 'propagation check failed'
+[[rule]]
+name = "conflict"
+severity = "warning"
+match = 'conflicting RRSet of type (?P<type>\w+)'
+[[rule]]
+name = "lease"
+severity = "warning"
+match = '(?:failed to renew lease|leader election lost)'
+[[rule]]
+name = "loop"
+severity = "critical"
+match = 'plugin/loop: Loop \(.*\) detected'
+[[rule]]
+name = "panic"
+severity = "critical"
+match = '^panic: '
+[[rule]]
+name = "errors"
+severity = "warning"
+levels = ["error", "fatal"]
+threshold = 20
+`
+
+// BenchmarkDecode measures CRI unwrapping per line.
+func BenchmarkDecode(b *testing.B) {
+	d := NewDecoder(&Source{}, time.Time{})
+	raws := make([][]byte, len(benchLines))
+	for i, l := range benchLines {
+		raws[i] = []byte(l)
+	}
+	emit := func(*Line) {}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d.Decode(raws[i%len(raws)], emit)
+	}
+}
+
+// BenchmarkDecodeAndMatch measures a line through the decoder and the engine
+// with rules that do not match it, the common case on a node.
+func BenchmarkDecodeAndMatch(b *testing.B) {
+	rs, err := ParseRules("bench.toml", []byte(benchRules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := NewEngine(rs, EngineOptions{})
+	src := &Source{Namespace: "kube-system", Pod: "p", Container: "c"}
+	d := NewDecoder(src, time.Time{})
+	raws := make([][]byte, len(benchLines))
+	for i, l := range benchLines {
+		raws[i] = []byte(l)
+	}
+	process := e.Process
+	b.ReportAllocs()
+	var bytes int64
+	for i := 0; b.Loop(); i++ {
+		raw := raws[i%len(raws)]
+		bytes += int64(len(raw))
+		d.Decode(raw, process)
+	}
+	b.ReportMetric(float64(bytes)/1e6/b.Elapsed().Seconds(), "MB/s")
+	if e.Stats.Matches != 0 {
+		b.Fatal(fmt.Sprintf("benchmark lines matched %d times", e.Stats.Matches))
+	}
+}

@@ -1,0 +1,199 @@
+package scanner
+
+import (
+	"path"
+	"time"
+)
+
+// maxSamples is how many matching lines an alert carries as evidence.
+const maxSamples = 5
+
+// sweepEvery is how often, in event time, the engine looks for episodes that
+// went quiet, so their last lines are reported while the input goes on.
+const sweepEvery = time.Minute
+
+// EngineOptions configures an Engine.
+type EngineOptions struct {
+	// Node is the node name put on every alert.
+	Node string
+	// Emit receives every alert, synchronously, from Process, Advance or Flush.
+	Emit func(*Alert)
+}
+
+// Engine applies a RuleSet to lines on event time: windows, thresholds,
+// cooldowns and reminders all run on the lines' own timestamps, so replaying
+// a month of logs gives the alerts the live agent would have raised.
+// An Engine is not safe for concurrent use.
+type Engine struct {
+	rules     *RuleSet
+	opts      EngineOptions
+	groups    map[string]*group
+	now       time.Time // the latest event time seen
+	nextSweep time.Time
+	key       []byte // reused to build group keys
+	lower     []byte // reused ASCII lower-case copy of the current line
+	Stats     EngineStats
+}
+
+// EngineStats counts what an Engine processed.
+type EngineStats struct {
+	Lines   int64
+	Matches int64
+	Alerts  int64
+}
+
+// NewEngine returns an engine for rs.
+func NewEngine(rs *RuleSet, opts EngineOptions) *Engine {
+	if opts.Emit == nil {
+		opts.Emit = func(*Alert) {}
+	}
+	return &Engine{rules: rs, opts: opts, groups: map[string]*group{}}
+}
+
+// Process applies every rule to one line. Lines should come in event-time
+// order; a line older than its group's newest one counts at its own time.
+func (e *Engine) Process(l *Line) {
+	e.Stats.Lines++
+	if l.Time.After(e.now) {
+		e.now = l.Time
+	}
+	src := l.Source
+	if src.rulesFor != e.rules {
+		e.selectRules(src)
+	}
+	lowered := false
+	for _, r := range src.rules {
+		if r.prefilter != nil {
+			if r.prefilter.fold && !lowered {
+				e.lower = appendLower(e.lower[:0], l.Text)
+				lowered = true
+			}
+			if !r.prefilter.pass(l.Text, e.lower) {
+				continue
+			}
+		}
+		if r.levelMask != 0 && r.levelMask&(1<<l.Level()) == 0 {
+			continue
+		}
+		if r.Match != nil && !r.Match.Match(l.Text) {
+			continue
+		}
+		if r.Exclude != nil && r.Exclude.Match(l.Text) {
+			continue
+		}
+		e.Stats.Matches++
+		e.record(r, l)
+	}
+	if src.history != nil {
+		src.history.push(l.Text)
+	}
+	if !e.now.Before(e.nextSweep) {
+		e.sweep(e.now)
+		e.nextSweep = e.now.Add(sweepEvery)
+	}
+}
+
+// Advance tells the engine that time has reached now without new lines, so
+// groups that went quiet end their episode.
+func (e *Engine) Advance(now time.Time) {
+	if now.After(e.now) {
+		e.now = now
+	}
+	e.sweep(now)
+}
+
+// Flush reports, at the end of input, the matching lines of firing groups
+// that no alert has covered yet.
+func (e *Engine) Flush() {
+	for _, key := range e.sortedKeys() {
+		g := e.groups[key]
+		if g.firing && g.pending > 0 {
+			e.notify(g, g.lastSeen, true)
+		}
+	}
+}
+
+// selectRules caches on src the rules whose metadata selectors accept it.
+// A selector accepts a source whose field is unknown, so rules still apply
+// to plain files replayed on a laptop.
+func (e *Engine) selectRules(src *Source) {
+	src.rules = src.rules[:0]
+	src.maxContext = 0
+	for _, r := range e.rules.rules {
+		if globsAccept(r.Namespaces, src.Namespace) && globsAccept(r.Pods, src.Pod) &&
+			globsAccept(r.Containers, src.Container) {
+			src.rules = append(src.rules, r)
+			src.maxContext = max(src.maxContext, r.Context)
+		}
+	}
+	src.rulesFor = e.rules
+	src.history = nil
+	if src.maxContext > 0 {
+		src.history = newHistory(src.maxContext)
+	}
+}
+
+func globsAccept(globs []string, value string) bool {
+	if len(globs) == 0 || value == "" {
+		return true
+	}
+	for _, g := range globs {
+		if ok, _ := path.Match(g, value); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// sweep ends the episodes of groups quiet for longer than their cooldown,
+// and forgets idle groups whose window has passed.
+func (e *Engine) sweep(now time.Time) {
+	for _, key := range e.sortedKeys() {
+		g := e.groups[key]
+		if g.firing && now.Sub(g.lastSeen) > g.rule.Cooldown {
+			e.endEpisode(g)
+		}
+		if !g.firing && now.Sub(g.lastSeen) > max(g.rule.Window, g.rule.Cooldown) {
+			delete(e.groups, key)
+		}
+	}
+}
+
+func appendLower(dst, src []byte) []byte {
+	for _, c := range src {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// history keeps copies of the last lines of one source, for context.
+type history struct {
+	lines [][]byte
+	next  int
+	count int
+}
+
+func newHistory(n int) *history { return &history{lines: make([][]byte, n)} }
+
+func (h *history) push(text []byte) {
+	h.lines[h.next] = append(h.lines[h.next][:0], text...)
+	h.next = (h.next + 1) % len(h.lines)
+	h.count = min(h.count+1, len(h.lines))
+}
+
+// last returns up to n of the most recent lines, oldest first.
+func (h *history) last(n int) []string {
+	n = min(n, h.count)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for i := n; i > 0; i-- {
+		idx := (h.next - i + len(h.lines)) % len(h.lines)
+		out = append(out, string(h.lines[idx]))
+	}
+	return out
+}

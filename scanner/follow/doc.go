@@ -1,0 +1,22 @@
+// Package follow finds the container log files of a Kubernetes node and
+// follows them as they grow, across rotation, truncation, new and deleted
+// pods, and restarts of the process.
+//
+// A Tailer discovers files under the kubelet's log root
+// (<root>/<namespace>_<pod>_<uid>/<container>/<n>.log) and extra files named
+// by glob. It runs one follower goroutine per path. A follower reads its file
+// with github.com/nxadm/tail, but pins the file by device and inode itself: it
+// keeps its own descriptor open and lets the library read only through that
+// descriptor, so a rename, a deletion or a compressed copy never cuts the
+// reading short. Followers send Batches of raw lines on one channel.
+//
+// A Pipeline consumes those batches in one goroutine: it decodes each file's
+// lines, merges the files by event time, runs the rule engine, hands every
+// alert to the caller, and records how far each file has been handled. The
+// positions and the engine's state are saved together in one state file, so
+// a restart resumes where the alerts left off.
+//
+// The package needs a Unix system: file identity comes from stat(2), and the
+// library reads pinned files through /proc/self/fd on Linux and /dev/fd
+// elsewhere.
+package follow

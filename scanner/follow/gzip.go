@@ -1,0 +1,113 @@
+package follow
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// readGzip reads a compressed rotation from seg.offset, counted in
+// uncompressed bytes, to its end. The library cannot read compressed files;
+// nothing is appended to them, so a plain reader suffices.
+func (f *follower) readGzip(ctx context.Context, seg *segment) outcome {
+	if seg.id.Fingerprint == "" {
+		id, err := gzipID(seg.path)
+		if err != nil {
+			f.gzipFailed(seg, nil, err)
+			return outFinished
+		}
+		seg.id = id
+	}
+	if !f.begin(ctx, seg) {
+		return outStopped
+	}
+	file, err := os.Open(seg.path)
+	if err != nil {
+		f.gzipFailed(seg, nil, err)
+		return outFinished
+	}
+	defer file.Close()
+	zr, err := gzip.NewReader(file)
+	if err != nil {
+		f.gzipFailed(seg, nil, err)
+		return outFinished
+	}
+	defer zr.Close()
+	if _, err := io.CopyN(io.Discard, zr, seg.offset); err != nil {
+		f.gzipFailed(seg, nil, fmt.Errorf("skip to offset %d: %w", seg.offset, err))
+		return outFinished
+	}
+	f.log.Info("reading compressed rotation", "file", seg.path, "offset", seg.offset)
+	return f.readLines(ctx, seg, bufio.NewReaderSize(zr, 64<<10), file)
+}
+
+// readLines reads lines from r until its end, and passes on an unterminated
+// last line as well.
+func (f *follower) readLines(ctx context.Context, seg *segment, r *bufio.Reader, file *os.File) outcome {
+	var long []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			long = append(long, chunk...)
+			continue
+		case err == nil:
+			line := chunk[:len(chunk)-1]
+			if long != nil {
+				line = append(long, line...)
+				long = nil
+			}
+			f.add(line, f.offset+int64(len(line))+1)
+			if f.batch.full() && !f.flush(ctx, true) {
+				return outStopped
+			}
+			continue
+		case errors.Is(err, io.EOF):
+			if rest := append(long, chunk...); len(rest) > 0 {
+				f.add(rest, f.offset+int64(len(rest)))
+			}
+		default:
+			f.gzipFailed(seg, file, err)
+		}
+		f.size = f.offset
+		if !f.flush(ctx, false) {
+			return outStopped
+		}
+		return outFinished
+	}
+}
+
+// gzipFailed logs and counts the rest of a compressed file that cannot be
+// read. file, when not nil, supplies the uncompressed size from the trailer.
+func (f *follower) gzipFailed(seg *segment, file *os.File, err error) {
+	unread := int64(0)
+	if file != nil {
+		if size, serr := gzipSize(file); serr == nil {
+			unread = max(size-f.offset, 0)
+		}
+	}
+	f.tl.metrics.unread(f.labels, reasonGzipError, unread)
+	f.log.Error("cannot read compressed rotation", "file", seg.path, "unread_bytes", unread, "err", err)
+}
+
+// gzipID fingerprints the uncompressed start of a gzip file. Compressed
+// files have no inode of the original, so the ID holds only the fingerprint.
+func gzipID(path string) (FileID, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return FileID{}, err
+	}
+	defer file.Close()
+	zr, err := gzip.NewReader(file)
+	if err != nil {
+		return FileID{}, err
+	}
+	defer zr.Close()
+	var id FileID
+	id.FingerprintLen, id.Fingerprint, err = fingerprint(io.LimitReader(zr, fingerprintMax))
+	return id, err
+}

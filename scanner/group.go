@@ -1,0 +1,208 @@
+package scanner
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// group is the alert state of one rule for one combination of group_by
+// values. It is idle until threshold matches fall within the window; then an
+// episode starts and lasts until the group has been quiet for the cooldown.
+type group struct {
+	rule *Rule
+	key  string
+
+	// times holds the latest match times, at most threshold of them, so the
+	// threshold test is: the oldest kept is within the window of the newest.
+	times []time.Time
+
+	firing       bool
+	episodeStart time.Time
+	lastSeen     time.Time
+	lastNotified time.Time
+	total        int // matches in this episode
+	pending      int // matches since the last alert
+
+	samples []Sample
+	meta    lineMeta
+	fields  map[string]string // fields of the latest match, for the summary
+	values  map[string]string // the group_by values
+}
+
+// lineMeta is the metadata of the latest matching line of a group.
+type lineMeta struct {
+	Namespace string `json:"namespace,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+}
+
+// record adds one matching line to its group and raises the alerts it causes.
+func (e *Engine) record(r *Rule, l *Line) {
+	var submatches []int
+	if r.named {
+		submatches = r.Match.FindSubmatchIndex(l.Text)
+	}
+	fields := lineFields(r, l, submatches, e.opts.Node)
+	e.key = append(e.key[:0], r.Name...)
+	for _, f := range r.GroupBy {
+		e.key = append(e.key, 0)
+		e.key = append(e.key, fields[f]...)
+	}
+	g, ok := e.groups[string(e.key)]
+	if !ok {
+		g = &group{rule: r, key: string(e.key), values: groupValues(r, fields)}
+		e.groups[g.key] = g
+	}
+	t := l.Time
+	if g.firing && t.Sub(g.lastSeen) > r.Cooldown {
+		e.endEpisode(g)
+	}
+	if t.After(g.lastSeen) {
+		g.lastSeen = t
+	}
+	g.meta = lineMeta{Namespace: l.Source.Namespace, Pod: l.Source.Pod, Container: l.Source.Container}
+	g.fields = fields
+	g.addSample(t, l, r.Context)
+
+	if g.firing {
+		g.total++
+		g.pending++
+		if r.Repeat > 0 && t.Sub(g.lastNotified) >= r.Repeat {
+			e.notify(g, t, true)
+		}
+		return
+	}
+	g.times = append(g.times, t)
+	if len(g.times) > r.Threshold {
+		g.times = g.times[1:]
+	}
+	if len(g.times) < r.Threshold || t.Sub(g.times[0]) > r.Window {
+		return
+	}
+	g.firing = true
+	g.episodeStart = g.times[0]
+	g.total, g.pending = len(g.times), len(g.times)
+	g.times = g.times[:0]
+	g.dropSamplesBefore(g.episodeStart)
+	e.notify(g, t, false)
+}
+
+// endEpisode closes a group's episode. Matches that came after its last
+// alert are reported first, so a burst that ends inside the cooldown is
+// still counted in full.
+func (e *Engine) endEpisode(g *group) {
+	if g.pending > 0 {
+		e.notify(g, g.lastSeen, true)
+	}
+	g.firing = false
+	g.total, g.pending = 0, 0
+	g.samples = nil
+	g.lastNotified = time.Time{}
+}
+
+// notify raises an alert for a firing group at time t.
+func (e *Engine) notify(g *group, t time.Time, reminder bool) {
+	r := g.rule
+	labels := make(map[string]string, len(r.Labels)+len(g.values))
+	maps.Copy(labels, r.Labels)
+	maps.Copy(labels, g.values)
+	a := &Alert{
+		Rule:       r.Name,
+		Severity:   r.Severity,
+		Summary:    renderSummary(r.summary, r.Summary, g.fields),
+		Namespace:  g.meta.Namespace,
+		Pod:        g.meta.Pod,
+		Container:  g.meta.Container,
+		Node:       e.opts.Node,
+		FirstSeen:  g.episodeStart,
+		LastSeen:   g.lastSeen,
+		Count:      g.total,
+		Lines:      g.samples,
+		Labels:     labels,
+		GroupKey:   g.key,
+		Reminder:   reminder,
+		New:        g.pending,
+		PreviousAt: g.lastNotified,
+	}
+	g.lastNotified = t
+	g.pending = 0
+	g.samples = nil
+	e.Stats.Alerts++
+	e.opts.Emit(a)
+}
+
+// addSample keeps evidence for the next alert: the first matches since the
+// last alert, and always the latest one in the last slot.
+func (g *group) addSample(t time.Time, l *Line, context int) {
+	s := Sample{Time: t, Text: string(l.Text)}
+	if context > 0 && l.Source.history != nil {
+		s.Context = l.Source.history.last(context)
+	}
+	if !g.firing {
+		// Before an episode, keep the latest matches: the window decides
+		// which of them the first alert covers.
+		g.samples = append(g.samples, s)
+		if len(g.samples) > maxSamples {
+			g.samples = g.samples[1:]
+		}
+		return
+	}
+	if len(g.samples) < maxSamples {
+		g.samples = append(g.samples, s)
+		return
+	}
+	g.samples[maxSamples-1] = s
+}
+
+func (g *group) dropSamplesBefore(t time.Time) {
+	g.samples = slices.DeleteFunc(g.samples, func(s Sample) bool { return s.Time.Before(t) })
+}
+
+// lineFields returns the fields a summary and group_by can use: the metadata
+// fields and the named groups of the match.
+func lineFields(r *Rule, l *Line, submatches []int, node string) map[string]string {
+	f := map[string]string{
+		"namespace": l.Source.Namespace,
+		"pod":       l.Source.Pod,
+		"container": l.Source.Container,
+		"node":      node,
+		"stream":    l.Stream,
+		"level":     l.Level().String(),
+		"file":      l.Source.Path,
+		"message":   strings.TrimSpace(string(l.Text)),
+	}
+	if r.named {
+		for i, name := range r.Match.SubexpNames() {
+			if name == "" || 2*i+1 >= len(submatches) || submatches[2*i] < 0 {
+				continue
+			}
+			if _, taken := f[name]; !taken || f[name] == "" {
+				f[name] = string(l.Text[submatches[2*i]:submatches[2*i+1]])
+			}
+		}
+	}
+	return f
+}
+
+// groupValues returns the group_by values that are named groups; metadata
+// values are on the alert already.
+func groupValues(r *Rule, fields map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, name := range r.GroupBy {
+		if !slices.Contains(metadataFields, name) {
+			out[name] = fields[name]
+		}
+	}
+	return out
+}
+
+func (e *Engine) sortedKeys() []string {
+	keys := make([]string, 0, len(e.groups))
+	for k := range e.groups {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,528 @@
+package scanner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Defaults for rule keys that a rule leaves out.
+const (
+	DefaultWindow   = 10 * time.Minute
+	DefaultCooldown = time.Hour
+	DefaultRepeat   = 24 * time.Hour
+	DefaultContext  = 3
+
+	maxThreshold = 10000
+	maxContext   = 20
+	maxRules     = 2000
+	maxPattern   = 4096
+)
+
+// DefaultGroupBy is the grouping of a rule without group_by: one group per
+// container of a namespace, so a new pod of the same workload continues it.
+var DefaultGroupBy = []string{"namespace", "container"}
+
+// metadataFields are the fields every line has, for group_by and summary.
+var metadataFields = []string{"namespace", "pod", "container", "node", "stream", "level", "file", "message"}
+
+// Rule is one compiled, validated rule.
+type Rule struct {
+	Name        string
+	Description string
+	Severity    Severity
+	Match       *regexp.Regexp // nil when the rule selects on levels alone
+	Exclude     *regexp.Regexp
+	Namespaces  []string
+	Pods        []string
+	Containers  []string
+	Levels      []Level
+	Threshold   int
+	Window      time.Duration
+	GroupBy     []string
+	Cooldown    time.Duration
+	Repeat      time.Duration // 0: no reminders
+	Summary     string        // the template's text
+	Labels      map[string]string
+	Context     int
+
+	// File and Line locate the rule's [[rule]] header.
+	File string
+	Line int
+
+	index     int
+	levelMask uint8
+	summary   *template.Template
+	prefilter *prefilter
+	named     bool // Match has named groups
+}
+
+// RuleSet is a validated list of rules, in file order.
+type RuleSet struct {
+	rules []*Rule
+}
+
+// Rules returns the rules in the order they were loaded.
+func (rs *RuleSet) Rules() []*Rule { return rs.rules }
+
+// LoadRules reads and validates rule files. Rule names must be unique across
+// all of them.
+func LoadRules(paths ...string) (*RuleSet, error) {
+	rs := &RuleSet{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read rules: %w", err)
+		}
+		part, err := ParseRules(p, data)
+		if err != nil {
+			return nil, err
+		}
+		if err := rs.add(part.rules); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
+
+// ParseRules validates rules from TOML text. name is the file name used in
+// error messages, which read "name:line: rule "x": what is wrong". Every
+// problem found is returned, joined.
+func ParseRules(name string, data []byte) (*RuleSet, error) {
+	var doc struct {
+		Rule []map[string]any `toml:"rule"`
+	}
+	md, err := toml.Decode(string(data), &doc)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%s: invalid TOML: %w", name, err)
+	}
+	var errs []error
+	for _, key := range md.Undecoded() {
+		if len(key) > 0 && key[0] == "rule" {
+			continue // the keys of each rule are checked below, with their lines
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown top-level key %q (allowed: [[rule]] tables)", name, key.String()))
+	}
+	if len(doc.Rule) > maxRules {
+		errs = append(errs, fmt.Errorf("%s: %d rules, more than the maximum of %d", name, len(doc.Rule), maxRules))
+		return nil, errors.Join(errs...)
+	}
+	pos := indexTOML(data)
+	rs := &RuleSet{}
+	for i, raw := range doc.Rule {
+		b := ruleBuilder{file: name, index: i, pos: pos, raw: raw}
+		r := b.build()
+		errs = append(errs, b.errs...)
+		if r != nil {
+			rs.rules = append(rs.rules, r)
+		}
+	}
+	if len(errs) == 0 {
+		if err := rs.checkNames(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for i, r := range rs.rules {
+		r.index = i
+	}
+	return rs, nil
+}
+
+func (rs *RuleSet) add(rules []*Rule) error {
+	rs.rules = append(rs.rules, rules...)
+	if err := rs.checkNames(); err != nil {
+		return err
+	}
+	for i, r := range rs.rules {
+		r.index = i
+	}
+	return nil
+}
+
+func (rs *RuleSet) checkNames() error {
+	seen := map[string]*Rule{}
+	var errs []error
+	for _, r := range rs.rules {
+		if first, dup := seen[r.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s:%d: rule %q: duplicate name, first defined at %s:%d",
+				r.File, r.Line, r.Name, first.File, first.Line))
+			continue
+		}
+		seen[r.Name] = r
+	}
+	return errors.Join(errs...)
+}
+
+// ruleKeys lists every key a [[rule]] table accepts. Keys are matched exactly:
+// BurntSushi/toml would otherwise fill a field from a key that differs in case.
+var ruleKeys = []string{
+	"name", "description", "severity", "match", "exclude", "namespaces", "pods", "containers",
+	"levels", "threshold", "window", "group_by", "cooldown", "repeat", "summary", "labels", "context",
+}
+
+// ruleBuilder turns one decoded [[rule]] table into a Rule and collects
+// every problem with its position.
+type ruleBuilder struct {
+	file  string
+	index int
+	pos   *tomlPositions
+	raw   map[string]any
+	name  string
+	errs  []error
+}
+
+func (b *ruleBuilder) fail(key, format string, args ...any) {
+	who := fmt.Sprintf("rule #%d", b.index+1)
+	if b.name != "" {
+		who = fmt.Sprintf("rule %q", b.name)
+	}
+	msg := fmt.Sprintf(format, args...)
+	if key != "" {
+		msg = key + ": " + msg
+	}
+	b.errs = append(b.errs, fmt.Errorf("%s:%d: %s: %s", b.file, b.pos.line(b.index, key), who, msg))
+}
+
+func (b *ruleBuilder) build() *Rule {
+	b.name, _ = b.raw["name"].(string)
+	keys := make([]string, 0, len(b.raw))
+	for k := range b.raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(ruleKeys, k) {
+			b.fail(k, "unknown key (allowed: %s)", strings.Join(ruleKeys, ", "))
+		}
+	}
+	r := &Rule{
+		File:        b.file,
+		Line:        b.pos.line(b.index, ""),
+		Name:        b.str("name"),
+		Description: b.str("description"),
+		Exclude:     b.regexp("exclude"),
+		Namespaces:  b.globs("namespaces"),
+		Pods:        b.globs("pods"),
+		Containers:  b.globs("containers"),
+		Threshold:   b.integer("threshold", 1, 1, maxThreshold),
+		Window:      b.duration("window", DefaultWindow),
+		Cooldown:    b.duration("cooldown", DefaultCooldown),
+		Repeat:      b.duration("repeat", DefaultRepeat),
+		Context:     b.integer("context", DefaultContext, 0, maxContext),
+		Labels:      b.labels(),
+	}
+	if r.Name == "" {
+		b.fail("name", "missing; every rule needs a unique name")
+	} else if strings.ContainsAny(r.Name, " \t\n\"") {
+		b.fail("name", "invalid name %q: use letters, digits, dashes, dots or underscores", r.Name)
+	}
+	r.Severity = b.severity()
+	r.Match = b.regexp("match")
+	r.Levels, r.levelMask = b.levels()
+	if r.Match == nil && b.raw["levels"] == nil && b.raw["match"] == nil {
+		b.fail("match", "missing; a rule needs a match pattern, a levels selector, or both")
+	}
+	if r.Window <= 0 {
+		b.fail("window", "must be positive")
+	}
+	if r.Cooldown < 0 || r.Repeat < 0 {
+		b.fail("cooldown", "durations must not be negative")
+	}
+	if r.Match != nil {
+		r.named = slices.ContainsFunc(r.Match.SubexpNames(), func(s string) bool { return s != "" })
+		r.prefilter = buildPrefilter(r.Match.String())
+	}
+	r.GroupBy = b.groupBy(r.Match)
+	r.Summary, r.summary = b.summary(r.Match, r.Description)
+	if len(b.errs) > 0 {
+		return nil
+	}
+	return r
+}
+
+func (b *ruleBuilder) str(key string) string {
+	v, ok := b.raw[key]
+	if !ok {
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		b.fail(key, "must be a string, not %s", tomlType(v))
+	}
+	return s
+}
+
+func (b *ruleBuilder) strings(key string) []string {
+	v, ok := b.raw[key]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		b.fail(key, "must be a list of strings, not %s", tomlType(v))
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		s, ok := item.(string)
+		if !ok {
+			b.fail(key, "must be a list of strings, but has %s %v", tomlType(item), item)
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (b *ruleBuilder) integer(key string, def, lo, hi int) int {
+	v, ok := b.raw[key]
+	if !ok {
+		return def
+	}
+	n, ok := v.(int64)
+	if !ok {
+		b.fail(key, "must be an integer, not %s", tomlType(v))
+		return def
+	}
+	if n < int64(lo) || n > int64(hi) {
+		b.fail(key, "%d is out of range (allowed: %d to %d)", n, lo, hi)
+		return def
+	}
+	return int(n)
+}
+
+func (b *ruleBuilder) duration(key string, def time.Duration) time.Duration {
+	v, ok := b.raw[key]
+	if !ok {
+		return def
+	}
+	s, ok := v.(string)
+	if !ok {
+		b.fail(key, `must be a duration string such as "10m" or "24h", not %s %v`, tomlType(v), v)
+		return def
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		b.fail(key, "%v", err)
+		return def
+	}
+	return d
+}
+
+func (b *ruleBuilder) regexp(key string) *regexp.Regexp {
+	s := b.str(key)
+	if s == "" {
+		if _, present := b.raw[key]; present {
+			b.fail(key, "must not be empty")
+		}
+		return nil
+	}
+	if len(s) > maxPattern {
+		b.fail(key, "pattern is %d bytes, more than the maximum of %d", len(s), maxPattern)
+		return nil
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		b.fail(key, "invalid %s pattern: %v", key, err)
+		return nil
+	}
+	return re
+}
+
+func (b *ruleBuilder) globs(key string) []string {
+	list := b.strings(key)
+	for _, g := range list {
+		if _, err := path.Match(g, ""); err != nil {
+			b.fail(key, "invalid glob %q: %v", g, err)
+		}
+	}
+	return list
+}
+
+func (b *ruleBuilder) severity() Severity {
+	s := b.str("severity")
+	if s == "" {
+		b.fail("severity", "missing (allowed: critical, warning, info)")
+		return 0
+	}
+	sev, err := ParseSeverity(s)
+	if err != nil {
+		b.fail("severity", "%v", err)
+	}
+	return sev
+}
+
+func (b *ruleBuilder) levels() ([]Level, uint8) {
+	var out []Level
+	var mask uint8
+	for _, name := range b.strings("levels") {
+		l := parseLevelName([]byte(name))
+		if l == LevelUnknown || levelNames[l] != name {
+			b.fail("levels", "unknown level %q (allowed: debug, info, warning, error, fatal)", name)
+			continue
+		}
+		out = append(out, l)
+		mask |= 1 << l
+	}
+	return out, mask
+}
+
+func (b *ruleBuilder) labels() map[string]string {
+	v, ok := b.raw["labels"]
+	if !ok {
+		return nil
+	}
+	table, ok := v.(map[string]any)
+	if !ok {
+		b.fail("labels", "must be a table of strings, not %s", tomlType(v))
+		return nil
+	}
+	out := make(map[string]string, len(table))
+	for k, item := range table {
+		s, ok := item.(string)
+		if !ok {
+			b.fail("labels."+k, "must be a string, not %s", tomlType(item))
+			continue
+		}
+		if !labelName.MatchString(k) {
+			b.fail("labels."+k, "invalid label name %q (allowed: letters, digits and underscores, not starting with a digit)", k)
+			continue
+		}
+		out[k] = s
+	}
+	return out
+}
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// fieldNames returns the fields a rule's lines carry: the metadata fields and
+// the named groups of its pattern.
+func (b *ruleBuilder) fieldNames(match *regexp.Regexp) []string {
+	names := slices.Clone(metadataFields)
+	if match == nil {
+		return names
+	}
+	for _, n := range match.SubexpNames() {
+		if n == "" {
+			continue
+		}
+		if slices.Contains(metadataFields, n) {
+			b.fail("match", "named group %q has the name of a metadata field; rename it", n)
+			continue
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+func (b *ruleBuilder) groupBy(match *regexp.Regexp) []string {
+	if _, ok := b.raw["group_by"]; !ok {
+		return DefaultGroupBy
+	}
+	fields := b.fieldNames(match)
+	list := b.strings("group_by")
+	for _, f := range list {
+		if !slices.Contains(fields, f) {
+			b.fail("group_by", "unknown field %q (allowed: %s)", f, strings.Join(fields, ", "))
+		}
+	}
+	return list
+}
+
+func (b *ruleBuilder) summary(match *regexp.Regexp, description string) (string, *template.Template) {
+	text := b.str("summary")
+	if text == "" {
+		text = description
+	}
+	if text == "" {
+		text = "{{.message}}"
+	}
+	tmpl, err := template.New(b.name).Option("missingkey=zero").Parse(text)
+	if err != nil {
+		b.fail("summary", "invalid template: %v", err)
+		return text, nil
+	}
+	fields := b.fieldNames(match)
+	for _, f := range templateFields(tmpl) {
+		if !slices.Contains(fields, f) {
+			b.fail("summary", "unknown field {{.%s}} (allowed: %s)", f, strings.Join(fields, ", "))
+		}
+	}
+	return text, tmpl
+}
+
+// ParseDuration reads a Go duration such as "90s", "10m" or "24h", and also
+// whole days written with a "d" unit before the rest, such as "7d" or "1d12h".
+func ParseDuration(s string) (time.Duration, error) {
+	days := time.Duration(0)
+	rest := s
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n := 0
+		for _, c := range s[:i] {
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("invalid duration %q (use units ns, us, ms, s, m, h or d, e.g. \"10m\", \"24h\", \"7d\")", s)
+			}
+			n = n*10 + int(c-'0')
+		}
+		days, rest = time.Duration(n)*24*time.Hour, s[i+1:]
+		if rest == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(rest)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use units ns, us, ms, s, m, h or d, e.g. \"10m\", \"24h\", \"7d\")", s)
+	}
+	return days + d, nil
+}
+
+// FormatDuration writes d the way rules files do: "90s", "10m", "24h", "2d",
+// or "1h30m" when it is not a whole number of a larger unit.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%(24*time.Hour) == 0 && d >= 48*time.Hour:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return strings.TrimSuffix(d.String(), "0s")
+	}
+	return d.String()
+}
+
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}

@@ -1,0 +1,80 @@
+package scanner
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// snapshotVersion changes when the snapshot format does; Restore rejects
+// other versions instead of misreading them.
+const snapshotVersion = 1
+
+type snapshot struct {
+	Version int             `json:"version"`
+	Now     time.Time       `json:"now"`
+	Groups  []groupSnapshot `json:"groups"`
+}
+
+type groupSnapshot struct {
+	Rule         string            `json:"rule"`
+	Key          string            `json:"key"`
+	Times        []time.Time       `json:"times,omitempty"`
+	Firing       bool              `json:"firing,omitempty"`
+	EpisodeStart time.Time         `json:"episode_start"`
+	LastSeen     time.Time         `json:"last_seen"`
+	LastNotified time.Time         `json:"last_notified"`
+	Total        int               `json:"total,omitempty"`
+	Pending      int               `json:"pending,omitempty"`
+	Samples      []Sample          `json:"samples,omitempty"`
+	Meta         lineMeta          `json:"meta"`
+	Fields       map[string]string `json:"fields,omitempty"`
+	Values       map[string]string `json:"values,omitempty"`
+}
+
+// Snapshot returns the alert state of every group as JSON, so a restarted
+// agent neither repeats an alert nor forgets a window or cooldown.
+func (e *Engine) Snapshot() ([]byte, error) {
+	s := snapshot{Version: snapshotVersion, Now: e.now}
+	for _, key := range e.sortedKeys() {
+		g := e.groups[key]
+		s.Groups = append(s.Groups, groupSnapshot{
+			Rule: g.rule.Name, Key: g.key, Times: g.times, Firing: g.firing,
+			EpisodeStart: g.episodeStart, LastSeen: g.lastSeen, LastNotified: g.lastNotified,
+			Total: g.total, Pending: g.pending, Samples: g.samples, Meta: g.meta,
+			Fields: g.fields, Values: g.values,
+		})
+	}
+	return json.Marshal(s)
+}
+
+// Restore replaces the engine's state with a Snapshot. Groups of rules that
+// no longer exist are dropped, since their alerts can no longer be raised.
+func (e *Engine) Restore(data []byte) error {
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("decode alert state: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return fmt.Errorf("decode alert state: version %d, expected %d", s.Version, snapshotVersion)
+	}
+	byName := make(map[string]*Rule, len(e.rules.rules))
+	for _, r := range e.rules.rules {
+		byName[r.Name] = r
+	}
+	e.groups = map[string]*group{}
+	for _, gs := range s.Groups {
+		r, ok := byName[gs.Rule]
+		if !ok {
+			continue
+		}
+		e.groups[gs.Key] = &group{
+			rule: r, key: gs.Key, times: gs.Times, firing: gs.Firing,
+			episodeStart: gs.EpisodeStart, lastSeen: gs.LastSeen, lastNotified: gs.LastNotified,
+			total: gs.Total, pending: gs.Pending, samples: gs.Samples, meta: gs.Meta,
+			fields: gs.Fields, values: gs.Values,
+		}
+	}
+	e.now = s.Now
+	return nil
+}

@@ -1,0 +1,104 @@
+package scanner
+
+import (
+	"sync"
+	"time"
+)
+
+// parseRFC3339 parses an RFC 3339 timestamp with an optional fraction of up
+// to nine digits and a "Z" or ±hh:mm offset, the forms containerd, CRI-O and
+// Docker write. Unlike time.Parse it does not allocate, which matters because
+// it runs on every line.
+func parseRFC3339(b []byte) (time.Time, bool) {
+	if len(b) < len("2006-01-02T15:04:05Z") || b[4] != '-' || b[7] != '-' ||
+		(b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := atoi(b[0:4])
+	month, ok2 := atoi(b[5:7])
+	day, ok3 := atoi(b[8:10])
+	hour, ok4 := atoi(b[11:13])
+	minute, ok5 := atoi(b[14:16])
+	sec, ok6 := atoi(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > 31 || hour > 23 || minute > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	rest := b[19:]
+	nsec := 0
+	if len(rest) > 0 && (rest[0] == '.' || rest[0] == ',') {
+		digits := 0
+		i := 1
+		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+			if digits < 9 {
+				nsec = nsec*10 + int(rest[i]-'0')
+				digits++
+			}
+		}
+		if i == 1 {
+			return time.Time{}, false
+		}
+		for ; digits < 9; digits++ {
+			nsec *= 10
+		}
+		rest = rest[i:]
+	}
+	loc, ok := parseZone(rest)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc), true
+}
+
+// parseZone reads "Z" or an offset such as "+01:00" or "+0100".
+func parseZone(b []byte) (*time.Location, bool) {
+	if len(b) == 1 && (b[0] == 'Z' || b[0] == 'z') {
+		return time.UTC, true
+	}
+	if len(b) != 6 && len(b) != 5 || (b[0] != '+' && b[0] != '-') {
+		return nil, false
+	}
+	hh, ok1 := atoi(b[1:3])
+	mmPart := b[3:]
+	if len(b) == 6 {
+		if b[3] != ':' {
+			return nil, false
+		}
+		mmPart = b[4:]
+	}
+	mm, ok2 := atoi(mmPart)
+	if !ok1 || !ok2 || hh > 23 || mm > 59 {
+		return nil, false
+	}
+	offset := hh*3600 + mm*60
+	if b[0] == '-' {
+		offset = -offset
+	}
+	return fixedZone(offset), true
+}
+
+var zones sync.Map // offset in seconds → *time.Location
+
+// fixedZone returns a shared location for an offset, because time.FixedZone
+// allocates and a CRI-O node writes the same offset on every line.
+func fixedZone(offset int) *time.Location {
+	if offset == 0 {
+		return time.UTC
+	}
+	if loc, ok := zones.Load(offset); ok {
+		return loc.(*time.Location)
+	}
+	loc, _ := zones.LoadOrStore(offset, time.FixedZone("", offset))
+	return loc.(*time.Location)
+}
+
+func atoi(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(b) > 0
+}
