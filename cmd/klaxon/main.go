@@ -27,6 +27,7 @@ type command struct {
 var commands = map[string]command{
 	"replay": {runReplay, "run rules over saved log files, folders or standard input"},
 	"check":  {runCheck, "validate rules files and print a summary of each rule"},
+	"certs":  {runCerts, "print the certificates of files and TLS endpoints, soonest expiry first"},
 }
 
 func main() {
