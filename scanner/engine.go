@@ -32,6 +32,8 @@ type Engine struct {
 	nextSweep time.Time
 	key       []byte // reused to build group keys
 	lower     []byte // reused ASCII lower-case copy of the current line
+	started   bool
+	sweepStep time.Duration
 	Stats     EngineStats
 }
 
@@ -47,7 +49,36 @@ func NewEngine(rs *RuleSet, opts EngineOptions) *Engine {
 	if opts.Emit == nil {
 		opts.Emit = func(*Alert) {}
 	}
-	return &Engine{rules: rs, opts: opts, groups: map[string]*group{}}
+	e := &Engine{rules: rs, opts: opts, groups: map[string]*group{}, sweepStep: sweepEvery}
+	for _, r := range rs.rules {
+		// Quiet checks must run often enough for the shortest period they watch.
+		for _, d := range []time.Duration{r.For, r.Window} {
+			if r.Kind != KindMatch && d > 0 {
+				e.sweepStep = max(min(e.sweepStep, d/4), time.Second)
+			}
+		}
+	}
+	return e
+}
+
+// start creates the groups of absent and volume rules without group_by at
+// the time of the first line, so that a line that never appears at all is
+// noticed too.
+func (e *Engine) start(t time.Time) {
+	e.started = true
+	for _, r := range e.rules.rules {
+		if r.Kind == KindMatch || len(r.GroupBy) != 0 {
+			continue
+		}
+		if _, ok := e.groups[r.Name]; ok {
+			continue // restored from a snapshot
+		}
+		g := &group{rule: r, key: r.Name, values: map[string]string{}, severity: r.Severity, lastSeen: t}
+		if r.Kind == KindVolume {
+			g.rate = newRateTracker(r, t)
+		}
+		e.groups[g.key] = g
+	}
 }
 
 // Process applies every rule to one line. Lines should come in event-time
@@ -56,6 +87,9 @@ func (e *Engine) Process(l *Line) {
 	e.Stats.Lines++
 	if l.Time.After(e.now) {
 		e.now = l.Time
+	}
+	if !e.started {
+		e.start(l.Time)
 	}
 	src := l.Source
 	if src.rulesFor != e.rules {
@@ -82,14 +116,19 @@ func (e *Engine) Process(l *Line) {
 			continue
 		}
 		e.Stats.Matches++
-		e.record(r, l)
+		switch r.Kind {
+		case KindMatch:
+			e.record(r, l)
+		default:
+			e.touch(r, l)
+		}
 	}
 	if src.history != nil {
 		src.history.push(l.Text)
 	}
 	if !e.now.Before(e.nextSweep) {
 		e.sweep(e.now)
-		e.nextSweep = e.now.Add(sweepEvery)
+		e.nextSweep = e.now.Add(e.sweepStep)
 	}
 }
 
@@ -103,11 +142,17 @@ func (e *Engine) Advance(now time.Time) {
 }
 
 // Flush reports, at the end of input, the matching lines of firing groups
-// that no alert has covered yet.
+// that no alert has covered yet, and the absent and volume groups that are
+// still firing.
 func (e *Engine) Flush() {
+	e.sweep(e.now)
 	for _, key := range e.sortedKeys() {
 		g := e.groups[key]
-		if g.firing && g.pending > 0 {
+		switch {
+		case !g.firing:
+		case g.rule.Kind != KindMatch:
+			e.notify(g, e.now, true)
+		case g.pending > 0:
 			e.notify(g, g.lastSeen, true)
 		}
 	}
@@ -150,8 +195,15 @@ func globsAccept(globs []string, value string) bool {
 func (e *Engine) sweep(now time.Time) {
 	for _, key := range e.sortedKeys() {
 		g := e.groups[key]
+		if g.rule.Kind != KindMatch {
+			e.checkQuiet(g, now)
+			continue
+		}
 		if g.firing && now.Sub(g.lastSeen) > g.rule.Cooldown {
 			e.endEpisode(g)
+		}
+		if g.firing {
+			e.escalate(g, now)
 		}
 		if !g.firing && now.Sub(g.lastSeen) > max(g.rule.Window, g.rule.Cooldown) {
 			delete(e.groups, key)

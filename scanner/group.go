@@ -25,10 +25,13 @@ type group struct {
 	total        int // matches in this episode
 	pending      int // matches since the last alert
 
-	samples []Sample
-	meta    lineMeta
-	fields  map[string]string // fields of the latest match, for the summary
-	values  map[string]string // the group_by values
+	samples  []Sample
+	meta     lineMeta
+	fields   map[string]string // fields of the latest match, for the summary
+	values   map[string]string // the group_by values
+	severity Severity          // the rule's, raised by escalation
+	rate     *rateTracker      // volume rules only
+	source   *Source           // where the latest line came from
 }
 
 // lineMeta is the metadata of the latest matching line of a group.
@@ -38,23 +41,49 @@ type lineMeta struct {
 	Container string `json:"container,omitempty"`
 }
 
-// record adds one matching line to its group and raises the alerts it causes.
-func (e *Engine) record(r *Rule, l *Line) {
+// groupFor returns the group a line belongs to, creating it on first use.
+func (e *Engine) groupFor(r *Rule, l *Line) *group {
 	var submatches []int
 	if r.named {
 		submatches = r.Match.FindSubmatchIndex(l.Text)
 	}
-	fields := lineFields(r, l, submatches, e.opts.Node)
 	e.key = append(e.key[:0], r.Name...)
-	for _, f := range r.GroupBy {
-		e.key = append(e.key, 0)
-		e.key = append(e.key, fields[f]...)
+	var fields map[string]string
+	if r.needFields || !r.keyFromSource {
+		fields = lineFields(r, l, submatches, e.opts.Node)
+		for _, f := range r.GroupBy {
+			e.key = append(e.key, 0)
+			e.key = append(e.key, fields[f]...)
+		}
+	} else {
+		// Volume rules see every line: build the key from the source alone
+		// so that counting a line allocates nothing.
+		for _, f := range r.GroupBy {
+			e.key = append(e.key, 0)
+			e.key = append(e.key, sourceField(l, f, e.opts.Node)...)
+		}
 	}
 	g, ok := e.groups[string(e.key)]
 	if !ok {
-		g = &group{rule: r, key: string(e.key), values: groupValues(r, fields)}
+		if fields == nil {
+			fields = lineFields(r, l, submatches, e.opts.Node)
+		}
+		g = &group{rule: r, key: string(e.key), values: groupValues(r, fields), severity: r.Severity}
+		if r.Kind == KindVolume {
+			g.rate = newRateTracker(r, l.Time)
+		}
 		e.groups[g.key] = g
 	}
+	if fields != nil {
+		g.fields = fields
+	}
+	return g
+}
+
+// record adds one matching line of a match rule to its group and raises
+// the alerts it causes.
+func (e *Engine) record(r *Rule, l *Line) {
+	g := e.groupFor(r, l)
 	t := l.Time
 	if g.firing && t.Sub(g.lastSeen) > r.Cooldown {
 		e.endEpisode(g)
@@ -63,15 +92,13 @@ func (e *Engine) record(r *Rule, l *Line) {
 		g.lastSeen = t
 	}
 	g.meta = lineMeta{Namespace: l.Source.Namespace, Pod: l.Source.Pod, Container: l.Source.Container}
-	g.fields = fields
+	g.source = l.Source
 	g.addSample(t, l, r.Context)
 
 	if g.firing {
 		g.total++
 		g.pending++
-		if r.Repeat > 0 && t.Sub(g.lastNotified) >= r.Repeat {
-			e.notify(g, t, true)
-		}
+		e.remindOrEscalate(g, t)
 		return
 	}
 	g.times = append(g.times, t)
@@ -82,6 +109,7 @@ func (e *Engine) record(r *Rule, l *Line) {
 		return
 	}
 	g.firing = true
+	g.severity = r.Severity
 	g.episodeStart = g.times[0]
 	g.total, g.pending = len(g.times), len(g.times)
 	g.times = g.times[:0]
@@ -100,37 +128,55 @@ func (e *Engine) endEpisode(g *group) {
 	g.total, g.pending = 0, 0
 	g.samples = nil
 	g.lastNotified = time.Time{}
+	g.severity = g.rule.Severity
 }
 
 // notify raises an alert for a firing group at time t.
 func (e *Engine) notify(g *group, t time.Time, reminder bool) {
-	r := g.rule
-	labels := make(map[string]string, len(r.Labels)+len(g.values))
-	maps.Copy(labels, r.Labels)
-	maps.Copy(labels, g.values)
-	a := &Alert{
-		Rule:       r.Name,
-		Severity:   r.Severity,
-		Summary:    renderSummary(r.summary, r.Summary, g.fields),
-		Namespace:  g.meta.Namespace,
-		Pod:        g.meta.Pod,
-		Container:  g.meta.Container,
-		Node:       e.opts.Node,
-		FirstSeen:  g.episodeStart,
-		LastSeen:   g.lastSeen,
-		Count:      g.total,
-		Lines:      g.samples,
-		Labels:     labels,
-		GroupKey:   g.key,
-		Reminder:   reminder,
-		New:        g.pending,
-		PreviousAt: g.lastNotified,
-	}
+	a := e.newAlert(g)
+	a.Reminder = reminder
+	a.New = g.pending
+	a.PreviousAt = g.lastNotified
 	g.lastNotified = t
 	g.pending = 0
 	g.samples = nil
 	e.Stats.Alerts++
 	e.opts.Emit(a)
+}
+
+// emitResolved says that a firing group's condition ended at t.
+func (e *Engine) emitResolved(g *group, t time.Time) {
+	a := e.newAlert(g)
+	a.Resolved = true
+	a.LastSeen = t
+	a.PreviousAt = g.lastNotified
+	a.Summary = "resolved: " + a.Summary
+	g.lastNotified = time.Time{}
+	g.total, g.pending = 0, 0
+	e.Stats.Alerts++
+	e.opts.Emit(a)
+}
+
+func (e *Engine) newAlert(g *group) *Alert {
+	r := g.rule
+	labels := make(map[string]string, len(r.Labels)+len(g.values))
+	maps.Copy(labels, r.Labels)
+	maps.Copy(labels, g.values)
+	return &Alert{
+		Rule:      r.Name,
+		Severity:  g.severity,
+		Summary:   renderSummary(r.summary, r.Summary, g.fields),
+		Namespace: g.meta.Namespace,
+		Pod:       g.meta.Pod,
+		Container: g.meta.Container,
+		Node:      e.opts.Node,
+		FirstSeen: g.episodeStart,
+		LastSeen:  g.lastSeen,
+		Count:     g.total,
+		Lines:     g.samples,
+		Labels:    labels,
+		GroupKey:  g.key,
+	}
 }
 
 // addSample keeps evidence for the next alert: the first matches since the
@@ -196,6 +242,25 @@ func groupValues(r *Rule, fields map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// sourceField returns a metadata field that the source and line carry.
+func sourceField(l *Line, name, node string) string {
+	switch name {
+	case "namespace":
+		return l.Source.Namespace
+	case "pod":
+		return l.Source.Pod
+	case "container":
+		return l.Source.Container
+	case "node":
+		return node
+	case "stream":
+		return l.Stream
+	case "file":
+		return l.Source.Path
+	}
+	return ""
 }
 
 func (e *Engine) sortedKeys() []string {

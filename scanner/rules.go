@@ -28,6 +28,13 @@ const (
 	maxPattern   = 4096
 )
 
+// Rule kinds.
+const (
+	KindMatch  = "match"  // alert on matching lines
+	KindAbsent = "absent" // alert when matching lines stop for a group
+	KindVolume = "volume" // alert when a stream goes silent or its rate drops
+)
+
 // DefaultGroupBy is the grouping of a rule without group_by: one group per
 // container of a namespace, so a new pod of the same workload continues it.
 var DefaultGroupBy = []string{"namespace", "container"}
@@ -39,6 +46,7 @@ var metadataFields = []string{"namespace", "pod", "container", "node", "stream",
 type Rule struct {
 	Name        string
 	Description string
+	Kind        string
 	Severity    Severity
 	Match       *regexp.Regexp // nil when the rule selects on levels alone
 	Exclude     *regexp.Regexp
@@ -55,6 +63,17 @@ type Rule struct {
 	Labels      map[string]string
 	Context     int
 
+	// For is how long an absent rule's group may go without a match, and a
+	// volume rule's stream without a line, before the rule fires.
+	For time.Duration
+	// Baseline and MinRatio make a volume rule fire when the line rate over
+	// Window drops below MinRatio times the rate over Baseline.
+	Baseline time.Duration
+	MinRatio float64
+	// EscalateAfter raises a group that has kept firing this long to the
+	// next severity; 0 never escalates.
+	EscalateAfter time.Duration
+
 	// File and Line locate the rule's [[rule]] header.
 	File string
 	Line int
@@ -64,6 +83,11 @@ type Rule struct {
 	summary   *template.Template
 	prefilter *prefilter
 	named     bool // Match has named groups
+	// keyFromSource is true when every group_by field comes from the line's
+	// source, and needFields when alerts need each line's fields; together
+	// they let volume rules count lines without building fields.
+	keyFromSource bool
+	needFields    bool
 }
 
 // RuleSet is a validated list of rules, in file order.
@@ -174,6 +198,7 @@ func (rs *RuleSet) checkNames() error {
 var ruleKeys = []string{
 	"name", "description", "severity", "match", "exclude", "namespaces", "pods", "containers",
 	"levels", "threshold", "window", "group_by", "cooldown", "repeat", "summary", "labels", "context",
+	"kind", "for", "baseline", "min_ratio", "escalate_after",
 }
 
 // ruleBuilder turns one decoded [[rule]] table into a Rule and collects
@@ -235,9 +260,15 @@ func (b *ruleBuilder) build() *Rule {
 	r.Severity = b.severity()
 	r.Match = b.regexp("match")
 	r.Levels, r.levelMask = b.levels()
-	if r.Match == nil && b.raw["levels"] == nil && b.raw["match"] == nil {
+	r.Kind = b.kind()
+	r.EscalateAfter = b.duration("escalate_after", 0)
+	r.For = b.duration("for", 0)
+	r.Baseline = b.duration("baseline", 0)
+	r.MinRatio = b.float("min_ratio", 0, 0, 1)
+	if r.Kind != KindVolume && r.Match == nil && b.raw["levels"] == nil && b.raw["match"] == nil {
 		b.fail("match", "missing; a rule needs a match pattern, a levels selector, or both")
 	}
+	b.checkKind(r)
 	if r.Window <= 0 {
 		b.fail("window", "must be positive")
 	}
@@ -249,11 +280,78 @@ func (b *ruleBuilder) build() *Rule {
 		r.prefilter = buildPrefilter(r.Match.String())
 	}
 	r.GroupBy = b.groupBy(r.Match)
+	r.needFields = r.Kind != KindVolume
+	r.keyFromSource = !slices.ContainsFunc(r.GroupBy, func(f string) bool {
+		return !slices.Contains([]string{"namespace", "pod", "container", "node", "stream", "file"}, f)
+	})
 	r.Summary, r.summary = b.summary(r.Match, r.Description)
 	if len(b.errs) > 0 {
 		return nil
 	}
 	return r
+}
+
+func (b *ruleBuilder) kind() string {
+	k := b.str("kind")
+	switch k {
+	case "":
+		return KindMatch
+	case KindMatch, KindAbsent, KindVolume:
+		return k
+	}
+	b.fail("kind", "unknown kind %q (allowed: match, absent, volume)", k)
+	return KindMatch
+}
+
+// checkKind validates the keys that belong to one kind only.
+func (b *ruleBuilder) checkKind(r *Rule) {
+	only := func(key string, kinds ...string) {
+		if _, set := b.raw[key]; set && !slices.Contains(kinds, r.Kind) {
+			b.fail(key, "only applies to rules of kind %s", strings.Join(kinds, " or "))
+		}
+	}
+	only("for", KindAbsent, KindVolume)
+	only("baseline", KindVolume)
+	only("min_ratio", KindVolume)
+	only("threshold", KindMatch)
+	switch r.Kind {
+	case KindAbsent:
+		if r.For <= 0 {
+			b.fail("for", "missing; an absent rule needs the time without a match after which it fires, e.g. \"24h\"")
+		}
+	case KindVolume:
+		if r.For <= 0 && r.MinRatio == 0 {
+			b.fail("for", "missing; a volume rule needs for (silence) or min_ratio with baseline (rate drop)")
+		}
+		if r.MinRatio > 0 && r.Baseline <= r.Window {
+			b.fail("baseline", "must be longer than window (%s) when min_ratio is set", FormatDuration(r.Window))
+		}
+	}
+	if r.EscalateAfter < 0 || r.For < 0 || r.Baseline < 0 {
+		b.fail("", "durations must not be negative")
+	}
+}
+
+func (b *ruleBuilder) float(key string, def, lo, hi float64) float64 {
+	v, ok := b.raw[key]
+	if !ok {
+		return def
+	}
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case int64:
+		f = float64(n)
+	default:
+		b.fail(key, "must be a number, not %s", tomlType(v))
+		return def
+	}
+	if f < lo || f > hi {
+		b.fail(key, "%g is out of range (allowed: %g to %g)", f, lo, hi)
+		return def
+	}
+	return f
 }
 
 func (b *ruleBuilder) str(key string) string {

@@ -30,6 +30,16 @@ type groupSnapshot struct {
 	Meta         lineMeta          `json:"meta"`
 	Fields       map[string]string `json:"fields,omitempty"`
 	Values       map[string]string `json:"values,omitempty"`
+	Severity     Severity          `json:"severity"`
+	Rate         *rateSnapshot     `json:"rate,omitempty"`
+}
+
+type rateSnapshot struct {
+	Bucket time.Duration `json:"bucket"`
+	Counts []uint32      `json:"counts"`
+	Head   int           `json:"head"`
+	Start  time.Time     `json:"start"`
+	First  time.Time     `json:"first"`
 }
 
 // Snapshot returns the alert state of every group as JSON, so a restarted
@@ -42,8 +52,11 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			Rule: g.rule.Name, Key: g.key, Times: g.times, Firing: g.firing,
 			EpisodeStart: g.episodeStart, LastSeen: g.lastSeen, LastNotified: g.lastNotified,
 			Total: g.total, Pending: g.pending, Samples: g.samples, Meta: g.meta,
-			Fields: g.fields, Values: g.values,
+			Fields: g.fields, Values: g.values, Severity: g.severity,
 		})
+		if rt := g.rate; rt != nil {
+			s.Groups[len(s.Groups)-1].Rate = &rateSnapshot{Bucket: rt.bucket, Counts: rt.counts, Head: rt.head, Start: rt.start, First: rt.first}
+		}
 	}
 	return json.Marshal(s)
 }
@@ -68,13 +81,24 @@ func (e *Engine) Restore(data []byte) error {
 		if !ok {
 			continue
 		}
-		e.groups[gs.Key] = &group{
+		g := &group{
 			rule: r, key: gs.Key, times: gs.Times, firing: gs.Firing,
 			episodeStart: gs.EpisodeStart, lastSeen: gs.LastSeen, lastNotified: gs.LastNotified,
 			total: gs.Total, pending: gs.Pending, samples: gs.Samples, meta: gs.Meta,
-			fields: gs.Fields, values: gs.Values,
+			fields: gs.Fields, values: gs.Values, severity: gs.Severity,
 		}
+		if g.severity == 0 {
+			g.severity = r.Severity
+		}
+		if r.Kind == KindVolume {
+			g.rate = newRateTracker(r, g.lastSeen)
+			if rs := gs.Rate; rs != nil && rs.Bucket == g.rate.bucket && len(rs.Counts) == len(g.rate.counts) && rs.Head < len(rs.Counts) {
+				g.rate = &rateTracker{bucket: rs.Bucket, counts: rs.Counts, head: rs.Head, start: rs.Start, first: rs.First}
+			}
+		}
+		e.groups[gs.Key] = g
 	}
 	e.now = s.Now
+	e.started = e.started || !s.Now.IsZero()
 	return nil
 }

@@ -41,10 +41,11 @@ type follower struct {
 	poke    chan struct{}
 	credits chan struct{}
 
-	batch  *Batch
-	id     FileID // the file being read
-	offset int64  // just after the last line read
-	size   int64  // the file's size at the last check
+	batch    *Batch
+	reported bool   // caughtUp was called
+	id       FileID // the file being read
+	offset   int64  // just after the last line read
+	size     int64  // the file's size at the last check
 }
 
 func newFollower(tl *Tailer, path string) *follower {
@@ -60,6 +61,15 @@ func newFollower(tl *Tailer, path string) *follower {
 		f.credits <- struct{}{}
 	}
 	return f
+}
+
+// caughtUp tells the Tailer, once, that the follower has read the file at
+// its path up to its end.
+func (f *follower) caughtUp() {
+	if !f.reported {
+		f.reported = true
+		f.tl.starting.Add(-1)
+	}
 }
 
 // wake makes the follower check its path now instead of at the next tick.

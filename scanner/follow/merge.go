@@ -94,6 +94,18 @@ func (h *mergeHeap) Pop() any {
 type merger struct {
 	heap    mergeHeap
 	streams map[string]*stream
+	behind  map[*stream]bool // streams whose last batch was full
+}
+
+// setBehind records whether s's last batch was full.
+func (m *merger) setBehind(s *stream, behind bool, now time.Time) {
+	s.behind = behind
+	if behind {
+		s.behindAt = now
+		m.behind[s] = true
+	} else {
+		delete(m.behind, s)
+	}
 }
 
 // push queues e on s.
@@ -114,8 +126,8 @@ func (m *merger) next(now time.Time) *stream {
 	if s.headTime().IsZero() {
 		return s
 	}
-	for _, o := range m.streams {
-		if o.behind && len(o.queue) == 0 && now.Sub(o.behindAt) < holdMax {
+	for o := range m.behind {
+		if len(o.queue) == 0 && now.Sub(o.behindAt) < holdMax {
 			return nil
 		}
 	}
@@ -138,13 +150,5 @@ func (m *merger) pop(s *stream) entry {
 
 // caughtUp reports whether no stream has queued entries or is behind.
 func (m *merger) caughtUp() bool {
-	if len(m.heap) > 0 {
-		return false
-	}
-	for _, s := range m.streams {
-		if s.behind {
-			return false
-		}
-	}
-	return true
+	return len(m.heap) == 0 && len(m.behind) == 0
 }

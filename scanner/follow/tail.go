@@ -52,6 +52,7 @@ type segmentState struct {
 	lastChange time.Time // when the size last changed
 	target     int64     // end of the last complete line to read, -1 until known
 	finalSize  int64
+	started    time.Time
 }
 
 // tail reads an uncompressed segment with the library until it is finished,
@@ -61,7 +62,7 @@ func (f *follower) tail(ctx context.Context, seg *segment, newer bool) outcome {
 	if !f.begin(ctx, seg) {
 		return outStopped
 	}
-	st := segmentState{detached: !seg.current, lastSize: seg.size, lastChange: time.Now(), target: -1}
+	st := segmentState{detached: !seg.current, lastSize: seg.size, lastChange: time.Now(), target: -1, started: time.Now()}
 	t, err := startTail(seg.file, f.offset, f.log)
 	if err != nil {
 		f.log.Warn("cannot start reading file", "file", seg.path, "err", err)
@@ -86,7 +87,7 @@ func (f *follower) tail(ctx context.Context, seg *segment, newer bool) outcome {
 				next = 1
 				continue
 			}
-			if out, ok := f.receive(ctx, t, l, &next); !ok {
+			if out, ok := f.receive(ctx, seg, t, l, &next); !ok {
 				return out
 			}
 		case <-ticker.C:
@@ -103,7 +104,7 @@ func (f *follower) tail(ctx context.Context, seg *segment, newer bool) outcome {
 
 // receive adds l and every further line that is ready to the batch, then
 // sends the batch.
-func (f *follower) receive(ctx context.Context, t *tail.Tail, l *tail.Line, next *int) (outcome, bool) {
+func (f *follower) receive(ctx context.Context, seg *segment, t *tail.Tail, l *tail.Line, next *int) (outcome, bool) {
 	for {
 		if l.Num != *next {
 			// The library reopened the file from offset 0 because it
@@ -124,6 +125,11 @@ func (f *follower) receive(ctx context.Context, t *tail.Tail, l *tail.Line, next
 	}
 	if !f.flush(ctx, false) {
 		return outStopped, false
+	}
+	if seg.current && !f.reported {
+		if fi, err := seg.file.Stat(); err == nil && fi.Size() == f.offset {
+			f.caughtUp()
+		}
 	}
 	return 0, true
 }
@@ -178,6 +184,11 @@ func (f *follower) check(seg *segment, st *segmentState, newer bool) (outcome, b
 	}
 	if size != st.lastSize {
 		st.lastSize, st.lastChange = size, time.Now()
+	}
+	if seg.current && (size == f.offset || time.Since(st.started) >= f.tl.opts.RotateWait) {
+		// Nothing complete is left to read, or a line without its '\n' has
+		// been pending for long.
+		f.caughtUp()
 	}
 	f.size = size
 	if f.id, err = refreshFingerprint(seg.file, f.id, size); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,11 @@ type Tailer struct {
 	wg        sync.WaitGroup
 	deferLog  sync.Once
 	firstScan bool
+
+	// starting counts followers that have not yet read up to the end of
+	// the file at their path; scanned is set once the first scan is done.
+	starting atomic.Int64
+	scanned  atomic.Bool
 }
 
 type followerHandle struct {
@@ -151,6 +157,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.scanAll(followCtx)
 	t.firstScan = false
 	t.resumeSaved(followCtx)
+	t.scanned.Store(true)
 	t.log.Info("following files", "root", t.opts.Root, "files", len(t.followers))
 
 	rescan := time.NewTicker(t.opts.RescanInterval)
@@ -187,6 +194,14 @@ func (t *Tailer) resumeSaved(ctx context.Context) {
 	}
 }
 
+// CaughtUp reports whether the first scan is done and every follower has
+// read its file up to the end once: lines older than the present may still
+// come until then, so the engine must not yet take the wall clock as the
+// current event time.
+func (t *Tailer) CaughtUp() bool {
+	return t.scanned.Load() && t.starting.Load() == 0
+}
+
 // consider starts a follower for path unless one runs, or the file has not
 // grown since it was last read.
 func (t *Tailer) consider(ctx context.Context, path string) {
@@ -216,10 +231,12 @@ func (t *Tailer) start(ctx context.Context, path string) {
 	t.followers[path] = &followerHandle{f: f, cancel: cancel}
 	t.metrics.files.Set(float64(len(t.followers)))
 	fromEnd := t.firstScan
+	t.starting.Add(1)
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
 		reason := f.run(fctx, fromEnd)
+		f.caughtUp()
 		select {
 		case t.ended <- followerEnd{path: path, reason: reason}:
 		case <-fctx.Done():

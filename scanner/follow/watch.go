@@ -22,6 +22,11 @@ type dirWatcher struct {
 	noExtra bool // an extra folder could not be watched
 }
 
+// newWatcher creates the inotify watcher; tests replace it.
+var newWatcher = defaultNewWatcher
+
+func defaultNewWatcher() (*fsnotify.Watcher, error) { return fsnotify.NewWatcher() }
+
 func newDirWatcher(log *slog.Logger, m *metrics) *dirWatcher {
 	d := &dirWatcher{
 		log:     log,
@@ -30,7 +35,7 @@ func newDirWatcher(log *slog.Logger, m *metrics) *dirWatcher {
 		polled:  map[string]int{},
 		extra:   map[string]bool{},
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := newWatcher()
 	if err != nil {
 		d.failed("", err)
 		return d

@@ -1,0 +1,272 @@
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxon-agent/klaxon/scanner"
+)
+
+// Defaults of PipelineOptions.
+const (
+	DefaultCheckpointInterval = 5 * time.Second
+	// StateFileName is the name of the state file in the state folder.
+	StateFileName = "state.json"
+)
+
+// Periods of the pipeline's housekeeping.
+const (
+	tickInterval   = 100 * time.Millisecond
+	advanceEvery   = time.Second
+	partialTimeout = 5 * time.Second // a partial line waits this long for its last chunk
+)
+
+// PipelineOptions configure a Pipeline.
+type PipelineOptions struct {
+	Tail  Options
+	Rules *scanner.RuleSet
+	// Node is put on every alert and on the lines' sources.
+	Node string
+	// StateDir holds the state file. It is created if missing.
+	StateDir string
+	// Deliver is called for every alert, from the pipeline's goroutine. It
+	// returns once the alert is delivered or durably queued; only then do
+	// positions move past the lines behind it. An error is logged and
+	// counted, and the alert is not retried.
+	Deliver func(*scanner.Alert) error
+	// FromStart reads the files present at the very first start, without a
+	// saved state, from their beginning instead of their end.
+	FromStart bool
+	// CheckpointInterval is the period of state saves. The state is also
+	// saved after every alert and on shutdown.
+	CheckpointInterval time.Duration
+}
+
+// Pipeline follows files and runs the rule engine over them. One goroutine,
+// the one calling Run, decodes, merges, matches and delivers.
+type Pipeline struct {
+	opts      PipelineOptions
+	log       *slog.Logger
+	tailer    *Tailer
+	positions *Positions
+	engine    *scanner.Engine
+	merge     merger
+	metrics   *pipelineMetrics
+	stateFile string
+	lock      *os.File
+
+	emitted   bool // an alert was raised since the last save
+	decoded   []scanner.Line
+	lastSaved time.Time
+}
+
+// NewPipeline reads the state file, restores the engine from it, and
+// prepares the Tailer. It locks the state folder against a second agent.
+func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
+	opts.Tail.setDefaults()
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if opts.Deliver == nil {
+		return nil, errors.New("pipeline needs a Deliver function")
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state folder: %w", err)
+	}
+	lock, err := lockStateDir(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		opts:      opts,
+		log:       opts.Tail.Logger,
+		metrics:   newPipelineMetrics(opts.Tail.Registerer),
+		stateFile: filepath.Join(opts.StateDir, StateFileName),
+		lock:      lock,
+		merge:     merger{streams: map[string]*stream{}, behind: map[*stream]bool{}},
+	}
+	p.engine = scanner.NewEngine(opts.Rules, scanner.EngineOptions{Node: opts.Node, Emit: p.deliver})
+	st := p.loadState()
+	p.positions = NewPositions(st.Positions, st.SavedAt.IsZero() && !opts.FromStart)
+	if p.tailer, err = NewTailer(opts.Tail, p.positions); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	for _, pos := range p.positions.List() {
+		if !p.tailer.Wanted(pos.Path) {
+			p.positions.Delete(pos.Path)
+		}
+	}
+	return p, nil
+}
+
+// loadState reads the state file and restores the engine. A missing file
+// is a first start; a corrupt one is kept aside for inspection.
+func (p *Pipeline) loadState() *State {
+	st, err := ReadState(p.stateFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		p.log.Info("no saved state; files present now are read from their end", "file", p.stateFile)
+		return &State{}
+	case err != nil:
+		aside := p.stateFile + ".corrupt"
+		p.log.Error("cannot read saved state; starting afresh, files present now are read from their end",
+			"err", err, "kept_as", aside)
+		if rerr := os.Rename(p.stateFile, aside); rerr != nil {
+			p.log.Error("cannot keep corrupt state file", "err", rerr)
+		}
+		return &State{}
+	}
+	if len(st.Engine) > 0 {
+		if err := p.engine.Restore(st.Engine); err != nil {
+			p.log.Warn("cannot restore alert state; windows and cooldowns start empty", "err", err)
+		}
+	}
+	p.log.Info("resuming from saved state", "files", len(st.Positions), "saved_at", st.SavedAt)
+	return st
+}
+
+// Run follows files and raises alerts until ctx is cancelled. It then stops
+// reading, saves the state and returns. The Deliver function's sink is the
+// caller's to flush.
+func (p *Pipeline) Run(ctx context.Context) error {
+	defer p.lock.Close()
+	tailCtx, stopTail := context.WithCancel(ctx)
+	defer stopTail()
+	tailErr := make(chan error, 1)
+	go func() { tailErr <- p.tailer.Run(tailCtx) }()
+
+	tick := time.NewTicker(tickInterval)
+	defer tick.Stop()
+	batches := p.tailer.Batches()
+	lastAdvance := time.Now()
+	p.lastSaved = time.Now()
+	for batches != nil {
+		select {
+		case <-ctx.Done():
+			batches = nil
+		case b, ok := <-batches:
+			if !ok {
+				batches = nil
+				break
+			}
+			p.accept(b)
+			p.acceptReady(batches)
+			p.release()
+		case now := <-tick.C:
+			p.flushStalePartials(now)
+			p.release()
+			if now.Sub(lastAdvance) >= advanceEvery && p.merge.caughtUp() && p.tailer.CaughtUp() {
+				p.engine.Advance(now)
+				lastAdvance = now
+			}
+			if p.emitted || now.Sub(p.lastSaved) >= p.opts.CheckpointInterval {
+				p.save()
+			}
+		}
+	}
+	stopTail()
+	for b := range p.tailer.Batches() {
+		b.Release()
+	}
+	err := <-tailErr
+	p.save()
+	p.log.Info("stopped following files")
+	return err
+}
+
+// acceptReady accepts further batches that are already waiting, so the merge
+// sees as many files as possible before it releases lines.
+func (p *Pipeline) acceptReady(batches <-chan *Batch) {
+	for range 64 {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return
+			}
+			p.accept(b)
+		default:
+			return
+		}
+	}
+}
+
+// release processes queued entries in merge order while the merge allows.
+func (p *Pipeline) release() {
+	now := time.Now()
+	for {
+		s := p.merge.next(now)
+		if s == nil {
+			return
+		}
+		e := p.merge.pop(s)
+		p.handle(s, &e)
+		if p.emitted {
+			p.save()
+		}
+	}
+}
+
+// handle processes one entry: the line goes to the engine, then the path's
+// position moves past it.
+func (p *Pipeline) handle(s *stream, e *entry) {
+	if e.isLine {
+		p.engine.Process(&e.line)
+		p.metrics.lines.Inc()
+		p.metrics.lag.Set(time.Since(e.line.Time).Seconds())
+	}
+	switch {
+	case e.done:
+		p.positions.Delete(s.path)
+		delete(p.merge.streams, s.path)
+		p.merge.setBehind(s, false, time.Time{})
+	case e.pos.Path != "":
+		p.positions.Set(e.pos)
+	}
+	e.ref.drop()
+}
+
+// deliver is the engine's Emit function.
+func (p *Pipeline) deliver(a *scanner.Alert) {
+	p.emitted = true
+	p.metrics.alerts.Inc()
+	if err := p.opts.Deliver(a); err != nil {
+		p.metrics.deliveryFailures.Inc()
+		p.log.Error("cannot deliver alert", "rule", a.Rule, "namespace", a.Namespace, "pod", a.Pod, "err", err)
+	}
+}
+
+// save writes the positions and the engine's state in one state file.
+func (p *Pipeline) save() {
+	p.emitted = false
+	p.lastSaved = time.Now()
+	snap, err := p.engine.Snapshot()
+	if err != nil {
+		p.metrics.saveFailures.Inc()
+		p.log.Error("cannot save alert state", "err", err)
+		return
+	}
+	st := &State{SavedAt: p.lastSaved, Positions: p.positions.List(), Engine: snap}
+	if err := WriteState(p.stateFile, st); err != nil {
+		p.metrics.saveFailures.Inc()
+		p.log.Error("cannot save state", "file", p.stateFile, "err", err)
+		return
+	}
+	p.metrics.saves.Inc()
+}
+
+type pipelineMetrics struct {
+	lines            prometheus.Counter
+	alerts           prometheus.Counter
+	deliveryFailures prometheus.Counter
+	saves            prometheus.Counter
+	saveFailures     prometheus.Counter
+	lag              prometheus.Gauge
+}

@@ -1,0 +1,160 @@
+package follow
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxon-agent/klaxon/scanner"
+)
+
+const pipelineRules = `
+[[rule]]
+name = "incident"
+severity = "critical"
+match = 'FATAL incident (?P<incident>[0-9]+)'
+group_by = ["incident"]
+cooldown = "1h"
+summary = "incident {{.incident}}"
+
+[[rule]]
+name = "probe-failing"
+severity = "warning"
+match = 'probe failed: (?P<probe>[a-z0-9-]+)'
+threshold = 3
+window = "10m"
+group_by = ["probe"]
+cooldown = "1h"
+summary = "probe {{.probe}} failing"
+`
+
+// alertLog records delivered alerts.
+type alertLog struct {
+	mu     sync.Mutex
+	alerts []string
+}
+
+func (l *alertLog) deliver(a *scanner.Alert) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.alerts = append(l.alerts, fmt.Sprintf("%s: %s (%s/%s)", a.Rule, a.Summary, a.Namespace, a.Container))
+	return nil
+}
+
+func (l *alertLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.alerts)
+}
+
+// startPipeline runs a Pipeline until the returned function is called.
+func startPipeline(t *testing.T, root, stateDir string, log *alertLog) (stop func()) {
+	t.Helper()
+	rules, err := scanner.ParseRules("rules.toml", []byte(pipelineRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPipeline(PipelineOptions{
+		Tail:     Options{Root: root, CheckInterval: 50 * time.Millisecond, RescanInterval: 200 * time.Millisecond},
+		Rules:    rules,
+		Node:     "node-1",
+		StateDir: stateDir,
+		Deliver:  log.deliver,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func waitAlerts(t *testing.T, log *alertLog, want []string) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d alerts", len(want)), func() bool { return len(log.list()) >= len(want) })
+	got := log.list()
+	slices.Sort(got)
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("alerts:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+}
+
+func TestPipelineRestartKeepsAlertState(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	path := podLog(root, "kube-system", "etcd-0", "etcd")
+	w := newLogWriter(t, path)
+	// The first run starts without state: lines present now are skipped.
+	w.raw(cri("stdout F FATAL incident 1 written before the agent"))
+	log := &alertLog{}
+	stop := startPipeline(t, root, stateDir, log)
+	waitFor(t, "the first position", func() bool {
+		st, err := ReadState(stateDir + "/" + StateFileName)
+		return err == nil && len(st.Positions) == 1
+	})
+	w.raw(cri("stdout F FATAL incident 2",
+		"stdout F probe failed: liveness",
+		"stdout F probe failed: liveness",
+		"stderr P FATAL incident ",
+		"stdout F unrelated",
+		"stderr F 3"))
+	waitAlerts(t, log, []string{
+		"incident: incident 2 (kube-system/etcd)",
+		"incident: incident 3 (kube-system/etcd)",
+	})
+	stop()
+
+	// After a restart, a repeat of incident 2 stays quiet, and the third
+	// failed probe completes the window begun before the restart.
+	w.raw(cri("stdout F FATAL incident 2 again", "stdout F probe failed: liveness"))
+	log2 := &alertLog{}
+	stop = startPipeline(t, root, stateDir, log2)
+	waitAlerts(t, log2, []string{"probe-failing: probe liveness failing (kube-system/etcd)"})
+	w.raw(cri("stdout F FATAL incident 4"))
+	waitAlerts(t, log2, []string{
+		"probe-failing: probe liveness failing (kube-system/etcd)",
+		"incident: incident 4 (kube-system/etcd)",
+	})
+	stop()
+}
+
+func TestPipelineLocksStateDir(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	startPipeline(t, root, stateDir, &alertLog{})
+	rules, err := scanner.ParseRules("rules.toml", []byte(pipelineRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewPipeline(PipelineOptions{Tail: Options{Root: root}, Rules: rules, StateDir: stateDir, Deliver: (&alertLog{}).deliver})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second pipeline on the same state folder: error %v, want one saying it is in use", err)
+	}
+}
+
+// cri returns CRI records stamped with the current time, each being the
+// stream, tag and message given.
+func cri(records ...string) string {
+	var b strings.Builder
+	for _, r := range records {
+		fmt.Fprintf(&b, "%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), r)
+	}
+	return b.String()
+}
