@@ -19,8 +19,10 @@ type Line struct {
 	Text   []byte
 	Source *Source
 
-	level     Level
-	levelDone bool
+	level      Level
+	levelDone  bool
+	fields     map[string]string
+	fieldsDone bool
 }
 
 // Level returns the level the line declares, detected on first use.
@@ -59,14 +61,16 @@ type DecoderStats struct {
 // CRI "P" chunks and Docker partial messages are joined per stream, because
 // stdout and stderr chunks can interleave.
 type Decoder struct {
-	src      *Source
-	format   format
-	clock    time.Time // the last time seen in this stream
-	maxBytes int
-	partial  [2]partialLine // stdout, stderr
-	line     Line
-	docker   dockerRecord
-	Stats    DecoderStats
+	src       *Source
+	format    format
+	clock     time.Time // the last time seen in this stream
+	maxBytes  int
+	partial   [2]partialLine // stdout, stderr
+	line      Line
+	docker    dockerRecord
+	multiline *Multiline // nil: no joining
+	joiners   [2]joiner  // stdout, stderr
+	Stats     DecoderStats
 }
 
 type partialLine struct {
@@ -93,6 +97,14 @@ func (d *Decoder) SetMaxLineBytes(n int) {
 	if n > 0 {
 		d.maxBytes = n
 	}
+}
+
+// SetMultiline sets how continuation lines join; nil turns joining off.
+func (d *Decoder) SetMultiline(m *Multiline) {
+	if m != nil && m.Off {
+		m = nil
+	}
+	d.multiline = m
 }
 
 // Decode reads one physical line without its trailing newline and emits the
@@ -130,6 +142,11 @@ func (d *Decoder) Flush(emit func(*Line)) {
 		p := &d.partial[i]
 		if p.pending {
 			d.emitJoined(i, emit)
+		}
+	}
+	for i := range d.joiners {
+		if d.joiners[i].pending {
+			d.emitHeld(i, emit)
 		}
 	}
 }
@@ -216,7 +233,7 @@ func (d *Decoder) decodeDocker(raw []byte, emit func(*Line)) bool {
 func (d *Decoder) join(t time.Time, stream int, partial bool, msg []byte, emit func(*Line)) {
 	p := &d.partial[stream]
 	if !p.pending && !partial {
-		d.emit(t, streamName(stream), msg, emit)
+		d.emit(t, stream, msg, emit)
 		return
 	}
 	if !p.pending {
@@ -237,7 +254,7 @@ func (d *Decoder) emitJoined(stream int, emit func(*Line)) {
 	if p.cut {
 		d.Stats.Truncated++
 	}
-	d.emit(p.time, streamName(stream), p.buf, emit)
+	d.emit(p.time, stream, p.buf, emit)
 	p.buf, p.pending, p.cut = p.buf[:0], false, false
 }
 
@@ -245,10 +262,30 @@ func (d *Decoder) emitPlain(raw []byte, emit func(*Line)) {
 	if t, ok := parseMessageTime(raw, d.clock); ok {
 		d.clock = t
 	}
-	d.emit(d.clock, "", raw, emit)
+	d.emit(d.clock, streamPlain, raw, emit)
 }
 
-func (d *Decoder) emit(t time.Time, stream string, text []byte, emit func(*Line)) {
+// streamPlain is the joiner slot of plain files, which have one stream.
+const streamPlain = 0
+
+// emit hands a decoded line to the multi-line joiner, or straight on.
+func (d *Decoder) emit(t time.Time, stream int, text []byte, emit func(*Line)) {
+	if d.multiline != nil {
+		d.joinLine(stream, t, text, emit)
+		return
+	}
+	d.emitLine(t, d.streamLabel(stream), text, emit)
+}
+
+// streamLabel names a stream slot: stdout or stderr, or "" in plain files.
+func (d *Decoder) streamLabel(stream int) string {
+	if d.format == formatPlain {
+		return ""
+	}
+	return streamName(stream)
+}
+
+func (d *Decoder) emitLine(t time.Time, stream string, text []byte, emit func(*Line)) {
 	if len(text) > d.maxBytes {
 		text = text[:d.maxBytes]
 		d.Stats.Truncated++

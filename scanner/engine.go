@@ -115,6 +115,9 @@ func (e *Engine) Process(l *Line) {
 		if r.Exclude != nil && r.Exclude.Match(l.Text) {
 			continue
 		}
+		if !conditionsHold(r, l) {
+			continue
+		}
 		e.Stats.Matches++
 		switch r.Kind {
 		case KindMatch:
@@ -176,6 +179,19 @@ func (e *Engine) selectRules(src *Source) {
 	if src.maxContext > 0 {
 		src.history = newHistory(src.maxContext)
 	}
+}
+
+func conditionsHold(r *Rule, l *Line) bool {
+	if len(r.conditions) == 0 {
+		return true
+	}
+	f := l.Fields()
+	for i := range r.conditions {
+		if !r.conditions[i].test(f) {
+			return false
+		}
+	}
+	return true
 }
 
 func globsAccept(globs []string, value string) bool {

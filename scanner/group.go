@@ -161,6 +161,9 @@ func (e *Engine) newAlert(g *group) *Alert {
 	r := g.rule
 	labels := make(map[string]string, len(r.Labels)+len(g.values))
 	maps.Copy(labels, r.Labels)
+	for k, tmpl := range r.labelTemplates {
+		labels[k] = renderSummary(tmpl, r.Labels[k], g.fields)
+	}
 	maps.Copy(labels, g.values)
 	return &Alert{
 		Rule:      r.Name,
@@ -219,6 +222,11 @@ func lineFields(r *Rule, l *Line, submatches []int, node string) map[string]stri
 		"file":      l.Source.Path,
 		"message":   strings.TrimSpace(string(l.Text)),
 	}
+	if r.usesFields {
+		for k, v := range l.Fields() {
+			f["fields."+k] = v
+		}
+	}
 	if r.named {
 		for i, name := range r.Match.SubexpNames() {
 			if name == "" || 2*i+1 >= len(submatches) || submatches[2*i] < 0 {
@@ -238,7 +246,7 @@ func groupValues(r *Rule, fields map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, name := range r.GroupBy {
 		if !slices.Contains(metadataFields, name) {
-			out[name] = fields[name]
+			out[strings.ReplaceAll(name, ".", "_")] = fields[name]
 		}
 	}
 	return out

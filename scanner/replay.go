@@ -58,7 +58,7 @@ func Replay(ctx context.Context, rs *RuleSet, paths []string, opts ReplayOptions
 		}
 	}
 	engine := NewEngine(rs, EngineOptions{Node: opts.Node, Emit: opts.Emit})
-	r := &replayer{opts: opts, engine: engine}
+	r := &replayer{opts: opts, engine: engine, rules: rs}
 	for _, s := range streams {
 		if !s.stdin {
 			r.total += sizeOf(s.files)
@@ -102,6 +102,7 @@ func Replay(ctx context.Context, rs *RuleSet, paths []string, opts ReplayOptions
 }
 
 type replayer struct {
+	rules  *RuleSet
 	opts   ReplayOptions
 	engine *Engine
 	queue  cursorQueue
@@ -150,6 +151,7 @@ func (r *replayer) open(s *inputStream) *cursor {
 	r.seq++
 	c := &cursor{stream: s, dec: NewDecoder(s.src, fallback), seq: r.seq}
 	c.dec.SetMaxLineBytes(r.opts.MaxLineBytes)
+	c.dec.SetMultiline(r.rules.Multiline(s.src))
 	r.done = append(r.done, c)
 	if s.stdin {
 		c.counter = countingReader{r: r.opts.Stdin}

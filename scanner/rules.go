@@ -88,11 +88,17 @@ type Rule struct {
 	// they let volume rules count lines without building fields.
 	keyFromSource bool
 	needFields    bool
+	// conditions test parsed fields; usesFields is true when the rule tests
+	// or shows them, so lines it matches carry them as "fields.<key>".
+	conditions     []fieldCondition
+	usesFields     bool
+	labelTemplates map[string]*template.Template
 }
 
 // RuleSet is a validated list of rules, in file order.
 type RuleSet struct {
-	rules []*Rule
+	rules     []*Rule
+	multiline multilineSettings
 }
 
 // Rules returns the rules in the order they were loaded.
@@ -111,7 +117,7 @@ func LoadRules(paths ...string) (*RuleSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := rs.add(part.rules); err != nil {
+		if err := rs.add(part); err != nil {
 			return nil, err
 		}
 	}
@@ -123,7 +129,8 @@ func LoadRules(paths ...string) (*RuleSet, error) {
 // problem found is returned, joined.
 func ParseRules(name string, data []byte) (*RuleSet, error) {
 	var doc struct {
-		Rule []map[string]any `toml:"rule"`
+		Rule      []map[string]any `toml:"rule"`
+		Multiline toml.Primitive   `toml:"multiline"`
 	}
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
@@ -135,10 +142,10 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	}
 	var errs []error
 	for _, key := range md.Undecoded() {
-		if len(key) > 0 && key[0] == "rule" {
-			continue // the keys of each rule are checked below, with their lines
+		if len(key) > 0 && (key[0] == "rule" || key[0] == "multiline") {
+			continue // checked below, with their own decoding
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown top-level key %q (allowed: [[rule]] tables)", name, key.String()))
+		errs = append(errs, fmt.Errorf("%s: unknown top-level key %q (allowed: [[rule]] and [multiline] tables)", name, key.String()))
 	}
 	if len(doc.Rule) > maxRules {
 		errs = append(errs, fmt.Errorf("%s: %d rules, more than the maximum of %d", name, len(doc.Rule), maxRules))
@@ -146,6 +153,11 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	}
 	pos := indexTOML(data)
 	rs := &RuleSet{}
+	ml, err := parseMultiline(name, data)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	rs.multiline = ml
 	for i, raw := range doc.Rule {
 		b := ruleBuilder{file: name, index: i, pos: pos, raw: raw}
 		r := b.build()
@@ -168,8 +180,16 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	return rs, nil
 }
 
-func (rs *RuleSet) add(rules []*Rule) error {
-	rs.rules = append(rs.rules, rules...)
+func (rs *RuleSet) add(part *RuleSet) error {
+	if part.multiline.set {
+		if rs.multiline.set {
+			return fmt.Errorf("%s: multiline: already set in %s; set it in one rules file", part.multiline.file, rs.multiline.file)
+		}
+		rs.multiline = part.multiline
+	} else if !rs.multiline.set {
+		rs.multiline = part.multiline
+	}
+	rs.rules = append(rs.rules, part.rules...)
 	if err := rs.checkNames(); err != nil {
 		return err
 	}
@@ -198,7 +218,7 @@ func (rs *RuleSet) checkNames() error {
 var ruleKeys = []string{
 	"name", "description", "severity", "match", "exclude", "namespaces", "pods", "containers",
 	"levels", "threshold", "window", "group_by", "cooldown", "repeat", "summary", "labels", "context",
-	"kind", "for", "baseline", "min_ratio", "escalate_after",
+	"kind", "for", "baseline", "min_ratio", "escalate_after", "fields",
 }
 
 // ruleBuilder turns one decoded [[rule]] table into a Rule and collects
@@ -279,12 +299,16 @@ func (b *ruleBuilder) build() *Rule {
 		r.named = slices.ContainsFunc(r.Match.SubexpNames(), func(s string) bool { return s != "" })
 		r.prefilter = buildPrefilter(r.Match.String())
 	}
+	r.conditions = b.fieldConditions()
 	r.GroupBy = b.groupBy(r.Match)
 	r.needFields = r.Kind != KindVolume
 	r.keyFromSource = !slices.ContainsFunc(r.GroupBy, func(f string) bool {
 		return !slices.Contains([]string{"namespace", "pod", "container", "node", "stream", "file"}, f)
 	})
 	r.Summary, r.summary = b.summary(r.Match, r.Description)
+	r.labelTemplates = b.labelTemplates(r.Match, r.Labels)
+	r.usesFields = len(r.conditions) > 0 || slices.ContainsFunc(r.GroupBy, isParsedField) ||
+		strings.Contains(r.Summary, ".fields") || len(r.labelTemplates) > 0
 	if len(b.errs) > 0 {
 		return nil
 	}
@@ -536,11 +560,16 @@ func (b *ruleBuilder) groupBy(match *regexp.Regexp) []string {
 	fields := b.fieldNames(match)
 	list := b.strings("group_by")
 	for _, f := range list {
-		if !slices.Contains(fields, f) {
-			b.fail("group_by", "unknown field %q (allowed: %s)", f, strings.Join(fields, ", "))
+		if !slices.Contains(fields, f) && !isParsedField(f) {
+			b.fail("group_by", "unknown field %q (allowed: %s, or fields.<key> for a parsed field)", f, strings.Join(fields, ", "))
 		}
 	}
 	return list
+}
+
+// isParsedField reports whether a group_by name refers to a parsed field.
+func isParsedField(name string) bool {
+	return strings.HasPrefix(name, "fields.") && len(name) > len("fields.")
 }
 
 func (b *ruleBuilder) summary(match *regexp.Regexp, description string) (string, *template.Template) {
@@ -556,13 +585,126 @@ func (b *ruleBuilder) summary(match *regexp.Regexp, description string) (string,
 		b.fail("summary", "invalid template: %v", err)
 		return text, nil
 	}
+	b.checkTemplateFields("summary", tmpl, match)
+	return text, tmpl
+}
+
+// checkTemplateFields fails on {{.name}} references to fields no line has.
+func (b *ruleBuilder) checkTemplateFields(key string, tmpl *template.Template, match *regexp.Regexp) {
 	fields := b.fieldNames(match)
 	for _, f := range templateFields(tmpl) {
-		if !slices.Contains(fields, f) {
-			b.fail("summary", "unknown field {{.%s}} (allowed: %s)", f, strings.Join(fields, ", "))
+		if !slices.Contains(fields, f) && f != "fields" {
+			b.fail(key, "unknown field {{.%s}} (allowed: %s, or {{.fields.<key>}} for a parsed field)", f, strings.Join(fields, ", "))
 		}
 	}
-	return text, tmpl
+}
+
+// labelTemplates compiles the label values that are templates.
+func (b *ruleBuilder) labelTemplates(match *regexp.Regexp, labels map[string]string) map[string]*template.Template {
+	var out map[string]*template.Template
+	for k, v := range labels {
+		if !strings.Contains(v, "{{") {
+			continue
+		}
+		tmpl, err := template.New(k).Option("missingkey=zero").Parse(v)
+		if err != nil {
+			b.fail("labels."+k, "invalid template: %v", err)
+			continue
+		}
+		b.checkTemplateFields("labels."+k, tmpl, match)
+		if out == nil {
+			out = map[string]*template.Template{}
+		}
+		out[k] = tmpl
+	}
+	return out
+}
+
+var fieldOps = []string{"equals", "match", "exists", "gt", "gte", "lt", "lte"}
+
+// fieldConditions reads the fields table: key = "text" tests equality, and
+// key = { op = value } applies one of fieldOps.
+func (b *ruleBuilder) fieldConditions() []fieldCondition {
+	v, ok := b.raw["fields"]
+	if !ok {
+		return nil
+	}
+	table, ok := v.(map[string]any)
+	if !ok {
+		b.fail("fields", "must be a table of field tests, not %s", tomlType(v))
+		return nil
+	}
+	keys := make([]string, 0, len(table))
+	for k := range table {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []fieldCondition
+	for _, k := range keys {
+		where := "fields." + k
+		switch test := table[k].(type) {
+		case string:
+			out = append(out, fieldCondition{key: k, op: "equals", text: test})
+		case map[string]any:
+			if len(test) != 1 {
+				b.fail(where, "needs exactly one test (allowed: %s)", strings.Join(fieldOps, ", "))
+				continue
+			}
+			for op, arg := range test {
+				if c, err := newFieldCondition(k, op, arg); err != nil {
+					b.fail(where, "%v", err)
+				} else {
+					out = append(out, c)
+				}
+			}
+		default:
+			b.fail(where, "must be a string or a table such as { match = \"...\" }, not %s", tomlType(test))
+		}
+	}
+	return out
+}
+
+func newFieldCondition(key, op string, arg any) (fieldCondition, error) {
+	c := fieldCondition{key: key, op: op}
+	switch op {
+	case "equals", "match":
+		s, ok := arg.(string)
+		if !ok {
+			return c, fmt.Errorf("%s needs a string, not %s", op, tomlType(arg))
+		}
+		c.text = s
+		if op == "match" {
+			re, err := regexp.Compile(s)
+			if err != nil {
+				return c, fmt.Errorf("invalid match pattern: %v", err)
+			}
+			c.re = re
+		}
+	case "exists":
+		v, ok := arg.(bool)
+		if !ok {
+			return c, fmt.Errorf("exists needs true or false, not %s", tomlType(arg))
+		}
+		c.exists = v
+	case "gt", "gte", "lt", "lte":
+		switch n := arg.(type) {
+		case int64:
+			c.number = float64(n)
+		case float64:
+			c.number = n
+		case string:
+			d, err := ParseDuration(n)
+			if err != nil {
+				return c, fmt.Errorf("%s needs a number or a duration: %v", op, err)
+			}
+			c.number = d.Seconds()
+		default:
+			return c, fmt.Errorf("%s needs a number or a duration string, not %s", op, tomlType(arg))
+		}
+	default:
+		return c, fmt.Errorf("unknown test %q (allowed: %s)", op, strings.Join(fieldOps, ", "))
+	}
+	return c, nil
 }
 
 // ParseDuration reads a Go duration such as "90s", "10m" or "24h", and also

@@ -20,7 +20,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{
 			name: "unknown key with its line",
 			toml: "[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"x+y\"\n\n[[rule]]\nname = \"b\"\nseverity = \"info\"\nmatch = \"xyz\"\ncolldown = \"1h\"\n",
-			want: []string{`rules.toml:10: rule "b": colldown: unknown key (allowed: name, description, severity, match, exclude, namespaces, pods, containers, levels, threshold, window, group_by, cooldown, repeat, summary, labels, context, kind, for, baseline, min_ratio, escalate_after)`},
+			want: []string{`rules.toml:10: rule "b": colldown: unknown key (allowed: name, description, severity, match, exclude, namespaces, pods, containers, levels, threshold, window, group_by, cooldown, repeat, summary, labels, context, kind, for, baseline, min_ratio, escalate_after, fields)`},
 		},
 		{
 			name: "key in the wrong case",
@@ -63,12 +63,12 @@ func TestParseRulesErrors(t *testing.T) {
 		{
 			name: "unknown group_by field",
 			toml: "[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"(?P<host>\\\\S+) xyz\"\ngroup_by = [\"hots\"]\n",
-			want: []string{`rules.toml:5: rule "a": group_by: unknown field "hots" (allowed: namespace, pod, container, node, stream, level, file, message, host)`},
+			want: []string{`rules.toml:5: rule "a": group_by: unknown field "hots" (allowed: namespace, pod, container, node, stream, level, file, message, host, or fields.<key> for a parsed field)`},
 		},
 		{
 			name: "unknown summary field",
 			toml: "[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"xyz\"\nsummary = \"{{.dnsname}} failed\"\n",
-			want: []string{`rules.toml:5: rule "a": summary: unknown field {{.dnsname}} (allowed: namespace, pod, container, node, stream, level, file, message)`},
+			want: []string{`rules.toml:5: rule "a": summary: unknown field {{.dnsname}} (allowed: namespace, pod, container, node, stream, level, file, message, or {{.fields.<key>}} for a parsed field)`},
 		},
 		{
 			name: "bad template",
@@ -108,7 +108,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			toml: "version = 2\n[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"xyz\"\n",
-			want: []string{`rules.toml: unknown top-level key "version" (allowed: [[rule]] tables)`},
+			want: []string{`rules.toml: unknown top-level key "version" (allowed: [[rule]] and [multiline] tables)`},
 		},
 		{
 			name: "multi-line string does not shift lines",

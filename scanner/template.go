@@ -66,10 +66,26 @@ func renderSummary(t *template.Template, text string, fields map[string]string) 
 		return text
 	}
 	var b strings.Builder
-	if err := t.Execute(&limitedWriter{b: &b, n: maxSummaryBytes}, fields); err != nil && b.Len() == 0 {
+	if err := t.Execute(&limitedWriter{b: &b, n: maxSummaryBytes}, templateData(fields)); err != nil && b.Len() == 0 {
 		return text
 	}
 	return b.String()
+}
+
+// templateData nests the "fields.<key>" entries under "fields", so a
+// template reads a parsed field as {{.fields.key}}.
+func templateData(fields map[string]string) map[string]any {
+	data := make(map[string]any, len(fields)+1)
+	parsed := map[string]string{}
+	for k, v := range fields {
+		if key, ok := strings.CutPrefix(k, "fields."); ok {
+			parsed[key] = v
+			continue
+		}
+		data[k] = v
+	}
+	data["fields"] = parsed
+	return data
 }
 
 // limitedWriter keeps the first n bytes written and discards the rest.

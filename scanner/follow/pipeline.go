@@ -113,11 +113,11 @@ func (p *Pipeline) loadState() *State {
 	st, err := ReadState(p.stateFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		p.log.Info("no saved state; files present now are read from their end", "file", p.stateFile)
+		p.log.Info("no saved state; this is a first start", "file", p.stateFile)
 		return &State{}
 	case err != nil:
 		aside := p.stateFile + ".corrupt"
-		p.log.Error("cannot read saved state; starting afresh, files present now are read from their end",
+		p.log.Error("cannot read saved state; starting as on a first start",
 			"err", err, "kept_as", aside)
 		if rerr := os.Rename(p.stateFile, aside); rerr != nil {
 			p.log.Error("cannot keep corrupt state file", "err", rerr)
@@ -199,18 +199,20 @@ func (p *Pipeline) acceptReady(batches <-chan *Batch) {
 }
 
 // release processes queued entries in merge order while the merge allows.
+// When an alert was raised, the state is saved before anything else is read,
+// so that a crash can repeat only the alerts of this one round.
 func (p *Pipeline) release() {
 	now := time.Now()
 	for {
 		s := p.merge.next(now)
 		if s == nil {
-			return
+			break
 		}
 		e := p.merge.pop(s)
 		p.handle(s, &e)
-		if p.emitted {
-			p.save()
-		}
+	}
+	if p.emitted {
+		p.save()
 	}
 }
 
