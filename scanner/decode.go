@@ -66,7 +66,8 @@ type Decoder struct {
 	clock     time.Time // the last time seen in this stream
 	maxBytes  int
 	partial   [2]partialLine // stdout, stderr
-	line      Line
+	lines     [4]Line        // emitted lines, used in turn: one call emits at most four
+	next      int
 	docker    dockerRecord
 	multiline *Multiline // nil: no joining
 	joiners   [2]joiner  // stdout, stderr
@@ -108,7 +109,9 @@ func (d *Decoder) SetMultiline(m *Multiline) {
 }
 
 // Decode reads one physical line without its trailing newline and emits the
-// joined line it completes, if any.
+// lines it completes: none, one, or two when it also ends a held multi-line
+// event. Emitted lines stay valid until the next call to Decode, Flush or
+// FlushIdle.
 func (d *Decoder) Decode(raw []byte, emit func(*Line)) {
 	raw = bytes.TrimSuffix(raw, []byte{'\r'})
 	if d.format == formatUnknown {
@@ -291,8 +294,10 @@ func (d *Decoder) emitLine(t time.Time, stream string, text []byte, emit func(*L
 		d.Stats.Truncated++
 	}
 	d.Stats.Lines++
-	d.line = Line{Time: t, Stream: stream, Text: text, Source: d.src}
-	emit(&d.line)
+	l := &d.lines[d.next]
+	d.next = (d.next + 1) % len(d.lines)
+	*l = Line{Time: t, Stream: stream, Text: text, Source: d.src}
+	emit(l)
 }
 
 func streamName(i int) string {

@@ -35,6 +35,7 @@ var DefaultMultiline = Multiline{MaxLines: DefaultMultilineMaxLines, MaxBytes: D
 // joiner holds the event being assembled for one stream.
 type joiner struct {
 	buf     []byte
+	out     []byte // the last emitted event, kept valid while buf fills again
 	lines   int
 	time    time.Time
 	kind    eventKind
@@ -146,7 +147,8 @@ func (d *Decoder) joinLine(stream int, t time.Time, text []byte, emit func(*Line
 func (d *Decoder) emitHeld(stream int, emit func(*Line)) {
 	j := &d.joiners[stream]
 	j.pending = false
-	d.emitLine(j.time, d.streamLabel(stream), j.buf, emit)
+	j.buf, j.out = j.out[:0], j.buf
+	d.emitLine(j.time, d.streamLabel(stream), j.out, emit)
 }
 
 // FlushIdle emits held multi-line events that have waited longer than the

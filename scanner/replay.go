@@ -132,10 +132,10 @@ type cursor struct {
 	file      io.Closer
 	counter   countingReader
 	reader    *bufio.Reader
-	long      []byte // a line longer than the reader's buffer, being assembled
-	line      *Line
-	ready     bool // line holds a line not yet processed
-	seq       int  // input order, to break ties between equal times
+	long      []byte  // a line longer than the reader's buffer, being assembled
+	line      *Line   // the next line to process
+	queue     []*Line // lines the decoder emitted after line, in order
+	seq       int     // input order, to break ties between equal times
 	bytesDone int64
 }
 
@@ -167,16 +167,20 @@ func (r *replayer) open(s *inputStream) *cursor {
 // advance moves a cursor to its next line, across the stream's files, and
 // reports whether there is one.
 func (r *replayer) advance(c *cursor) bool {
-	c.ready = false
+	if len(c.queue) > 0 {
+		c.line, c.queue = c.queue[0], c.queue[1:]
+		return true
+	}
+	collect := func(l *Line) { c.queue = append(c.queue, l) }
 	for {
 		if c.reader == nil && !r.openNext(c) {
-			c.dec.Flush(func(l *Line) { c.line, c.ready = l, true })
-			return c.ready
+			c.dec.Flush(collect)
+			return c.pop()
 		}
 		raw, err := r.readLine(c)
 		if raw != nil {
-			c.dec.Decode(raw, func(l *Line) { c.line, c.ready = l, true })
-			if c.ready {
+			c.dec.Decode(raw, collect)
+			if c.pop() {
 				return true
 			}
 		}
@@ -258,6 +262,15 @@ func trimNewline(b []byte) []byte {
 		return b[:n-1]
 	}
 	return b
+}
+
+// pop moves the first queued line to line.
+func (c *cursor) pop() bool {
+	if len(c.queue) == 0 {
+		return false
+	}
+	c.line, c.queue = c.queue[0], c.queue[1:]
+	return true
 }
 
 func (c *cursor) closeFile() {

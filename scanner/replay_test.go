@@ -167,3 +167,26 @@ func TestSourceFromPath(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayKeepsLinesAroundHeldEvents covers a decoder call that emits two
+// lines (a held event and the line after it) and one that replaces a held
+// event with another: every line must reach the rules with its own text.
+func TestReplayKeepsLinesAroundHeldEvents(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "0.log")
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	writeFile(t, f, cri(at(1), "stderr", "F", "sync error seq=1")+
+		cri(at(2), "stderr", "F", "plain seq=2")+
+		cri(at(3), "stderr", "F", "sync error seq=3")+
+		cri(at(4), "stderr", "F", "another error seq=4")+
+		cri(at(4), "stderr", "F", "\tat io.example.Main(Main.java:1)"))
+	alerts, stats := replayTexts(t, replayRules, []string{f}, "")
+	if got := seqOrder(alerts); !reflect.DeepEqual(got, []string{"1", "2", "3", "4"}) {
+		t.Fatalf("alerts = %v", got)
+	}
+	if stats.Lines != 4 {
+		t.Errorf("lines = %d, want 4 events", stats.Lines)
+	}
+	if got := alerts[3].Lines[0].Text; got != "another error seq=4\n\tat io.example.Main(Main.java:1)" {
+		t.Errorf("joined event = %q", got)
+	}
+}

@@ -27,6 +27,8 @@ type command struct {
 var commands = map[string]command{
 	"replay": {runReplay, "run rules over saved log files, folders or standard input"},
 	"check":  {runCheck, "validate rules files and print a summary of each rule"},
+	"test":   {runTest, "run rule tests: input lines and the alerts they must raise"},
+	"agent":  {runAgent, "follow the container logs of system namespaces on this node and alert"},
 	"certs":  {runCerts, "print the certificates of files and TLS endpoints, soonest expiry first"},
 }
 
