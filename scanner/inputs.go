@@ -19,8 +19,8 @@ type inputStream struct {
 
 // expandInputs turns replay arguments into streams. A folder is walked;
 // files in the kubelet layout are grouped per container, rotated ones
-// first; symbolic links are read once, through their target; files being
-// compressed (.tmp) are skipped.
+// first; symbolic links are read once, through their target; skipInFolder
+// names the files a walk leaves out.
 func expandInputs(paths []string) ([]*inputStream, error) {
 	var streams []*inputStream
 	seen := map[string]bool{} // real paths already read
@@ -53,7 +53,7 @@ func expandInputs(paths []string) ([]*inputStream, error) {
 			case d.Type()&fs.ModeSymlink != 0:
 				links = append(links, file)
 				return nil
-			case !d.Type().IsRegular() || strings.HasSuffix(file, ".tmp"):
+			case !d.Type().IsRegular() || skipInFolder(d.Name()):
 				return nil
 			}
 			seen[realPath(file)] = true
@@ -79,6 +79,21 @@ func expandInputs(paths []string) ([]*inputStream, error) {
 		s.files = dropCompressedDuplicates(s.files)
 	}
 	return streams, nil
+}
+
+// skipInFolder reports whether a walk passes over a file: files being
+// compressed (.tmp), hidden files, and documents and configuration kept next
+// to saved logs (.md, .toml, .yaml, .yml). A file named on the command line
+// is always read.
+func skipInFolder(name string) bool {
+	if strings.HasPrefix(name, ".") {
+		return true
+	}
+	switch filepath.Ext(name) {
+	case ".tmp", ".md", ".toml", ".yaml", ".yml":
+		return true
+	}
+	return false
 }
 
 func addFile(streams *[]*inputStream, containers map[string]*inputStream, file, real string) {

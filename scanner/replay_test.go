@@ -79,6 +79,9 @@ func TestReplayKubeletLayout(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "0.log.20261003-020500.gz"), gzipText(t, cri(at(5), "stderr", "F", "seq=5")))
 	writeFile(t, filepath.Join(dir, "0.log.20261003-020600.tmp"), cri(at(6), "stderr", "F", "seq=99"))
 	writeFile(t, filepath.Join(dir, "0.log"), cri(at(7), "stderr", "F", "seq=7"))
+	// Notes kept with saved logs are not logs.
+	writeFile(t, filepath.Join(root, "README.md"), "seq=100 is explained here\n")
+	writeFile(t, filepath.Join(root, "rules.toml"), "# seq=101\n")
 	writeFile(t, filepath.Join(dir, "1.log"), cri(at(9), "stdout", "F", "seq=9"))
 	other := filepath.Join(root, "kube-system_coredns-1_aa11", "coredns", "0.log")
 	writeFile(t, other, cri(at(2), "stdout", "F", "seq=2")+cri(at(8), "stdout", "F", "seq=8"))
