@@ -66,11 +66,15 @@ func (s *Sink) Send(_ context.Context, a *scanner.Alert) error {
 func (s *Sink) Close(context.Context) error { return nil }
 
 // FormatAlertText renders an alert for a terminal: a heading line, the
-// summary, and the sample lines with their context indented below.
+// summary, the first sample line with its context, and the latest sample.
+// The JSON format carries every sample.
 func FormatAlertText(a *scanner.Alert) string {
 	var b strings.Builder
 	kind := ""
-	if a.Reminder {
+	switch {
+	case a.Resolved:
+		kind = " (resolved)"
+	case a.Reminder:
 		kind = " (still firing)"
 	}
 	fmt.Fprintf(&b, "%s %-8s %s%s\n", a.LastSeen.UTC().Format(time.RFC3339), strings.ToUpper(a.Severity.String()), a.Rule, kind)
@@ -81,11 +85,15 @@ func FormatAlertText(a *scanner.Alert) string {
 	}
 	fmt.Fprintf(&b, "  where: %s  count: %d  first: %s  last: %s\n", where, a.Count,
 		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339))
-	for _, s := range a.Lines {
-		for _, c := range s.Context {
+	if len(a.Lines) > 0 {
+		first := a.Lines[0]
+		for _, c := range first.Context {
 			fmt.Fprintf(&b, "    | %s\n", oneLine(c))
 		}
-		fmt.Fprintf(&b, "    > %s\n", oneLine(s.Text))
+		fmt.Fprintf(&b, "    > %s\n", oneLine(first.Text))
+	}
+	if len(a.Lines) > 1 {
+		fmt.Fprintf(&b, "    > %s\n", oneLine(a.Lines[len(a.Lines)-1].Text))
 	}
 	b.WriteString("\n")
 	return b.String()
