@@ -9,8 +9,8 @@ import (
 // rate drops), and the escalation of groups that keep firing.
 
 // touch records a line for an absent or volume rule. It returns the group.
-func (e *Engine) touch(r *Rule, l *Line) *group {
-	g := e.groupFor(r, l)
+func (e *Engine) touch(r *Rule, l *Line, submatches []int) *group {
+	g := e.groupFor(r, l, submatches)
 	t := l.Time
 	if g.rate != nil {
 		g.rate.add(t)

@@ -109,7 +109,14 @@ func (e *Engine) Process(l *Line) {
 		if r.levelMask != 0 && r.levelMask&(1<<l.Level()) == 0 {
 			continue
 		}
-		if r.Match != nil && !r.Match.Match(l.Text) {
+		// Rules with named groups need the submatch positions, so they run
+		// the one search that returns them instead of Match and then it.
+		var submatches []int
+		if r.named {
+			if submatches = r.Match.FindSubmatchIndex(l.Text); submatches == nil {
+				continue
+			}
+		} else if r.Match != nil && !r.Match.Match(l.Text) {
 			continue
 		}
 		if r.Exclude != nil && r.Exclude.Match(l.Text) {
@@ -121,9 +128,9 @@ func (e *Engine) Process(l *Line) {
 		e.Stats.Matches++
 		switch r.Kind {
 		case KindMatch:
-			e.record(r, l)
+			e.record(r, l, submatches)
 		default:
-			e.touch(r, l)
+			e.touch(r, l, submatches)
 		}
 	}
 	if src.history != nil {

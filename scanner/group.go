@@ -42,11 +42,7 @@ type lineMeta struct {
 }
 
 // groupFor returns the group a line belongs to, creating it on first use.
-func (e *Engine) groupFor(r *Rule, l *Line) *group {
-	var submatches []int
-	if r.named {
-		submatches = r.Match.FindSubmatchIndex(l.Text)
-	}
+func (e *Engine) groupFor(r *Rule, l *Line, submatches []int) *group {
 	e.key = append(e.key[:0], r.Name...)
 	var fields map[string]string
 	if r.needFields || !r.keyFromSource {
@@ -82,8 +78,8 @@ func (e *Engine) groupFor(r *Rule, l *Line) *group {
 
 // record adds one matching line of a match rule to its group and raises
 // the alerts it causes.
-func (e *Engine) record(r *Rule, l *Line) {
-	g := e.groupFor(r, l)
+func (e *Engine) record(r *Rule, l *Line, submatches []int) {
+	g := e.groupFor(r, l, submatches)
 	t := l.Time
 	if g.firing && t.Sub(g.lastSeen) > r.Cooldown {
 		e.endEpisode(g)
