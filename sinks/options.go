@@ -1,0 +1,76 @@
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxon-agent/klaxon/scanner"
+)
+
+// Options are the logger, metrics registerer and state folder that every
+// backend constructor takes besides its Config.
+type Options struct {
+	// Logger receives the sink's logs. A nil Logger discards them.
+	Logger *slog.Logger
+	// Registerer receives the sink's metrics. A nil Registerer leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
+	// StateDir is the agent's state folder. A sink keeps its spool and other
+	// files under StateDir/sinks/<name>.
+	StateDir string
+}
+
+// ErrInvalidName reports a sink name that cannot be used as a folder name
+// and a metric label.
+var ErrInvalidName = errors.New("invalid sink name")
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+
+// ValidateName checks that name is 1 to 64 letters, digits, '-' or '_',
+// starting with a letter or digit, so it is safe as a folder name.
+func ValidateName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("%w %q: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// Dir returns the folder that holds the files of the sink called name.
+func (o Options) Dir(name string) string {
+	return filepath.Join(o.StateDir, "sinks", name)
+}
+
+// LoggerOrDiscard returns o.Logger, or a logger that drops everything when
+// it is nil.
+func (o Options) LoggerOrDiscard() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// Duration is a time.Duration read from a TOML string such as "30s", "10m"
+// or "1d". Integers are rejected, because a bare TOML integer would
+// otherwise be taken as nanoseconds.
+type Duration time.Duration
+
+// UnmarshalText reads a duration with the units ns, us, ms, s, m, h or d.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := scanner.ParseDuration(string(text))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration in Go's notation, such as "1m30s".
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(time.Duration(d).String()), nil
+}
