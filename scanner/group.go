@@ -153,18 +153,30 @@ func (e *Engine) emitResolved(g *group, t time.Time) {
 	e.opts.Emit(a)
 }
 
+// newAlert builds an alert from a group's state. Every text that came from
+// a log line passes through the redactor.
 func (e *Engine) newAlert(g *group) *Alert {
 	r := g.rule
+	red := e.rules.redactor
 	labels := make(map[string]string, len(r.Labels)+len(g.values))
 	maps.Copy(labels, r.Labels)
 	for k, tmpl := range r.labelTemplates {
-		labels[k] = renderSummary(tmpl, r.Labels[k], g.fields)
+		labels[k] = red.Redact(renderSummary(tmpl, r.Labels[k], g.fields))
 	}
-	maps.Copy(labels, g.values)
+	for k, v := range g.values {
+		labels[k] = red.Redact(v)
+	}
+	samples := make([]Sample, len(g.samples))
+	for i, s := range g.samples {
+		samples[i] = Sample{Time: s.Time, Text: red.Redact(s.Text)}
+		for _, c := range s.Context {
+			samples[i].Context = append(samples[i].Context, red.Redact(c))
+		}
+	}
 	return &Alert{
 		Rule:      r.Name,
 		Severity:  g.severity,
-		Summary:   renderSummary(r.summary, r.Summary, g.fields),
+		Summary:   red.Redact(renderSummary(r.summary, r.Summary, g.fields)),
 		Namespace: g.meta.Namespace,
 		Pod:       g.meta.Pod,
 		Container: g.meta.Container,
@@ -172,7 +184,7 @@ func (e *Engine) newAlert(g *group) *Alert {
 		FirstSeen: g.episodeStart,
 		LastSeen:  g.lastSeen,
 		Count:     g.total,
-		Lines:     g.samples,
+		Lines:     samples,
 		Labels:    labels,
 		GroupKey:  g.key,
 	}

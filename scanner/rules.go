@@ -99,6 +99,9 @@ type Rule struct {
 type RuleSet struct {
 	rules     []*Rule
 	multiline multilineSettings
+	redactor  *Redactor
+	// redactExtra are the [redact] patterns of the rules files.
+	redactExtra []*regexp.Regexp
 }
 
 // Rules returns the rules in the order they were loaded.
@@ -107,7 +110,7 @@ func (rs *RuleSet) Rules() []*Rule { return rs.rules }
 // LoadRules reads and validates rule files. Rule names must be unique across
 // all of them.
 func LoadRules(paths ...string) (*RuleSet, error) {
-	rs := &RuleSet{}
+	rs := &RuleSet{redactor: NewRedactor()}
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -131,6 +134,9 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	var doc struct {
 		Rule      []map[string]any `toml:"rule"`
 		Multiline toml.Primitive   `toml:"multiline"`
+		Redact    struct {
+			Patterns []string `toml:"patterns"`
+		} `toml:"redact"`
 	}
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
@@ -145,7 +151,7 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 		if len(key) > 0 && (key[0] == "rule" || key[0] == "multiline") {
 			continue // checked below, with their own decoding
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown top-level key %q (allowed: [[rule]] and [multiline] tables)", name, key.String()))
+		errs = append(errs, fmt.Errorf("%s: unknown top-level key %q (allowed: [[rule]], [multiline] and [redact] tables)", name, key.String()))
 	}
 	if len(doc.Rule) > maxRules {
 		errs = append(errs, fmt.Errorf("%s: %d rules, more than the maximum of %d", name, len(doc.Rule), maxRules))
@@ -158,6 +164,15 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 		errs = append(errs, err)
 	}
 	rs.multiline = ml
+	for i, p := range doc.Redact.Patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: redact.patterns[%d]: invalid pattern: %v", name, i, err))
+			continue
+		}
+		rs.redactExtra = append(rs.redactExtra, re)
+	}
+	rs.redactor = NewRedactor(rs.redactExtra...)
 	for i, raw := range doc.Rule {
 		b := ruleBuilder{file: name, index: i, pos: pos, raw: raw}
 		r := b.build()
@@ -190,6 +205,8 @@ func (rs *RuleSet) add(part *RuleSet) error {
 		rs.multiline = part.multiline
 	}
 	rs.rules = append(rs.rules, part.rules...)
+	rs.redactExtra = append(rs.redactExtra, part.redactExtra...)
+	rs.redactor = NewRedactor(rs.redactExtra...)
 	if err := rs.checkNames(); err != nil {
 		return err
 	}

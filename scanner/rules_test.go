@@ -108,7 +108,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			toml: "version = 2\n[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"xyz\"\n",
-			want: []string{`rules.toml: unknown top-level key "version" (allowed: [[rule]] and [multiline] tables)`},
+			want: []string{`rules.toml: unknown top-level key "version" (allowed: [[rule]], [multiline] and [redact] tables)`},
 		},
 		{
 			name: "multi-line string does not shift lines",
