@@ -34,6 +34,7 @@ type Engine struct {
 	lower     []byte // reused ASCII lower-case copy of the current line
 	started   bool
 	sweepStep time.Duration
+	storms    []*stormState // per rule index
 	Stats     EngineStats
 }
 
@@ -42,6 +43,7 @@ type EngineStats struct {
 	Lines   int64
 	Matches int64
 	Alerts  int64
+	Merged  int64 // alerts held back by a rule's max_alerts and reported in a summary
 }
 
 // NewEngine returns an engine for rs.
@@ -49,7 +51,7 @@ func NewEngine(rs *RuleSet, opts EngineOptions) *Engine {
 	if opts.Emit == nil {
 		opts.Emit = func(*Alert) {}
 	}
-	e := &Engine{rules: rs, opts: opts, groups: map[string]*group{}, sweepStep: sweepEvery}
+	e := &Engine{rules: rs, opts: opts, groups: map[string]*group{}, sweepStep: sweepEvery, storms: make([]*stormState, len(rs.rules))}
 	for _, r := range rs.rules {
 		// Quiet checks must run often enough for the shortest period they watch.
 		for _, d := range []time.Duration{r.For, r.Window} {
@@ -156,6 +158,13 @@ func (e *Engine) Advance(now time.Time) {
 // still firing.
 func (e *Engine) Flush() {
 	e.sweep(e.now)
+	defer func() {
+		for i, s := range e.storms {
+			if s != nil {
+				e.flushStorm(e.rules.rules[i], s, e.now)
+			}
+		}
+	}()
 	for _, key := range e.sortedKeys() {
 		g := e.groups[key]
 		switch {
@@ -216,6 +225,7 @@ func globsAccept(globs []string, value string) bool {
 // sweep ends the episodes of groups quiet for longer than their cooldown,
 // and forgets idle groups whose window has passed.
 func (e *Engine) sweep(now time.Time) {
+	e.sweepStorms(now)
 	for _, key := range e.sortedKeys() {
 		g := e.groups[key]
 		if g.rule.Kind != KindMatch {

@@ -136,6 +136,9 @@ func (e *Engine) notify(g *group, t time.Time, reminder bool) {
 	g.lastNotified = t
 	g.pending = 0
 	g.samples = nil
+	if !e.admit(g.rule, a, t) {
+		return
+	}
 	e.Stats.Alerts++
 	e.opts.Emit(a)
 }

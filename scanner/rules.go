@@ -73,6 +73,10 @@ type Rule struct {
 	// EscalateAfter raises a group that has kept firing this long to the
 	// next severity; 0 never escalates.
 	EscalateAfter time.Duration
+	// MaxAlerts caps the alerts of the rule per MaxAlertsWindow; the rest
+	// are merged into one summary alert per window. 0 means no cap.
+	MaxAlerts       int
+	MaxAlertsWindow time.Duration
 
 	// File and Line locate the rule's [[rule]] header.
 	File string
@@ -235,7 +239,7 @@ func (rs *RuleSet) checkNames() error {
 var ruleKeys = []string{
 	"name", "description", "severity", "match", "exclude", "namespaces", "pods", "containers",
 	"levels", "threshold", "window", "group_by", "cooldown", "repeat", "summary", "labels", "context",
-	"kind", "for", "baseline", "min_ratio", "escalate_after", "fields",
+	"kind", "for", "baseline", "min_ratio", "escalate_after", "fields", "max_alerts", "max_alerts_window",
 }
 
 // ruleBuilder turns one decoded [[rule]] table into a Rule and collects
@@ -302,6 +306,11 @@ func (b *ruleBuilder) build() *Rule {
 	r.For = b.duration("for", 0)
 	r.Baseline = b.duration("baseline", 0)
 	r.MinRatio = b.float("min_ratio", 0, 0, 1)
+	r.MaxAlerts = b.integer("max_alerts", DefaultMaxAlerts, 0, maxThreshold)
+	r.MaxAlertsWindow = b.duration("max_alerts_window", DefaultMaxAlertsWindow)
+	if r.MaxAlertsWindow <= 0 {
+		b.fail("max_alerts_window", "must be positive")
+	}
 	if r.Kind != KindVolume && r.Match == nil && b.raw["levels"] == nil && b.raw["match"] == nil {
 		b.fail("match", "missing; a rule needs a match pattern, a levels selector, or both")
 	}

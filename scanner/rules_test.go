@@ -20,7 +20,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{
 			name: "unknown key with its line",
 			toml: "[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"x+y\"\n\n[[rule]]\nname = \"b\"\nseverity = \"info\"\nmatch = \"xyz\"\ncolldown = \"1h\"\n",
-			want: []string{`rules.toml:10: rule "b": colldown: unknown key (allowed: name, description, severity, match, exclude, namespaces, pods, containers, levels, threshold, window, group_by, cooldown, repeat, summary, labels, context, kind, for, baseline, min_ratio, escalate_after, fields)`},
+			want: []string{`rules.toml:10: rule "b": colldown: unknown key (allowed: name, description, severity, match, exclude, namespaces, pods, containers, levels, threshold, window, group_by, cooldown, repeat, summary, labels, context, kind, for, baseline, min_ratio, escalate_after, fields, max_alerts, max_alerts_window)`},
 		},
 		{
 			name: "key in the wrong case",

@@ -161,6 +161,12 @@ func hasMeta(path string) bool { return strings.ContainsAny(path, `*?[\`) }
 // file events start followers or make them check for rotation now; writes
 // to files already followed are left to the followers' own reading.
 func (t *Tailer) handleEvent(ctx context.Context, ev fsnotify.Event) {
+	if ev.Op == fsnotify.Write {
+		// Every append to a followed file lands here; keep it cheap.
+		if _, ok := t.followers[ev.Name]; ok {
+			return
+		}
+	}
 	gone := ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
 	if gone {
 		t.watcher.forget(ev.Name)
