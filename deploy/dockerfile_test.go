@@ -155,10 +155,15 @@ func TestDockerfileBuildsStaticBinary(t *testing.T) {
 			t.Errorf("build setting %s = %q, want %q", key, settings[key], want)
 		}
 	}
-	// TODO: run "klaxon version" and expect 1.2.3-test once cmd/klaxon
-	// declares the variable main.buildVersion. Until then the linker
-	// ignores the -X flag, and the binary prints "devel". Build info cannot
-	// show the flag, because -trimpath leaves -ldflags out of it.
+	// Build info cannot show the -X flag, because -trimpath leaves -ldflags
+	// out of it, so the binary must print the version itself.
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("klaxon version: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "klaxon 1.2.3-test" {
+		t.Errorf("klaxon version printed %q, want the version given with -X", got)
+	}
 }
 
 // dockerfileBuildCommand returns the shell command of the RUN instruction
