@@ -30,8 +30,8 @@ type Engine struct {
 	groups    map[string]*group
 	now       time.Time // the latest event time seen
 	nextSweep time.Time
-	key       []byte // reused to build group keys
-	lower     []byte // reused ASCII lower-case copy of the current line
+	key       []byte   // reused to build group keys
+	cand      []uint64 // the rules whose literals the current line contains
 	started   bool
 	sweepStep time.Duration
 	storms    []*stormState // per rule index
@@ -51,7 +51,8 @@ func NewEngine(rs *RuleSet, opts EngineOptions) *Engine {
 	if opts.Emit == nil {
 		opts.Emit = func(*Alert) {}
 	}
-	e := &Engine{rules: rs, opts: opts, groups: map[string]*group{}, sweepStep: sweepEvery, storms: make([]*stormState, len(rs.rules))}
+	e := &Engine{rules: rs, opts: opts, groups: map[string]*group{}, sweepStep: sweepEvery,
+		storms: make([]*stormState, len(rs.rules)), cand: make([]uint64, (len(rs.rules)+63)/64)}
 	for _, r := range rs.rules {
 		// Quiet checks must run often enough for the shortest period they watch.
 		for _, d := range []time.Duration{r.For, r.Window} {
@@ -97,16 +98,12 @@ func (e *Engine) Process(l *Line) {
 	if src.rulesFor != e.rules {
 		e.selectRules(src)
 	}
-	lowered := false
+	if lm := e.rules.literals; lm != nil {
+		lm.scan(l.Text, e.cand)
+	}
 	for _, r := range src.rules {
-		if r.prefilter != nil {
-			if r.prefilter.fold && !lowered {
-				e.lower = appendLower(e.lower[:0], l.Text)
-				lowered = true
-			}
-			if !r.prefilter.pass(l.Text, e.lower) {
-				continue
-			}
+		if r.prefilter != nil && e.cand[r.index>>6]&(1<<(r.index&63)) == 0 {
+			continue
 		}
 		if r.levelMask != 0 && r.levelMask&(1<<l.Level()) == 0 {
 			continue

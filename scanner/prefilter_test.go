@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,4 +65,100 @@ func TestPrefilterNeverHidesAMatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// equivalenceRules are patterns of every shape the literal extraction
+// handles: plain, alternations, case-insensitive, classes, repeats.
+const equivalenceRules = `
+[[rule]]
+name = "plain"
+severity = "info"
+match = 'certificate has expired'
+[[rule]]
+name = "alternation"
+severity = "info"
+match = '(?:InvalidChangeBatch|already exists|conflicting RRSet)'
+[[rule]]
+name = "folded"
+severity = "info"
+match = '(?i)failed to renew lease'
+[[rule]]
+name = "class-first"
+severity = "info"
+match = '[Ll]eader ?election lost'
+[[rule]]
+name = "repeat"
+severity = "info"
+match = '(?:ab){2,}cde'
+[[rule]]
+name = "kelvin"
+severity = "info"
+match = '(?i)kubelet stopped'
+[[rule]]
+name = "no-literal"
+severity = "info"
+match = '\d+\s+\w+'
+`
+
+// checkLiteralMatcher fails when a rule's pattern matches text but the
+// literal matcher did not select the rule, which would hide the match.
+func checkLiteralMatcher(t *testing.T, rs *RuleSet, text string) {
+	t.Helper()
+	cand := make([]uint64, (len(rs.rules)+63)/64)
+	rs.literals.scan([]byte(text), cand)
+	for _, r := range rs.rules {
+		if r.prefilter == nil || !r.Match.MatchString(text) {
+			continue
+		}
+		if cand[r.index>>6]&(1<<(r.index&63)) == 0 {
+			t.Fatalf("rule %s matches %q but the literal matcher skipped it", r.Name, text)
+		}
+	}
+}
+
+func TestLiteralMatcherAgreesWithPatterns(t *testing.T) {
+	rs, err := ParseRules("eq.toml", []byte(equivalenceRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		"x509: certificate has expired or is not yet valid", "CERTIFICATE HAS EXPIRED", "Tried to create ... but it already exists",
+		"FAILED TO RENEW LEASE kube-system/x", "Failed To Renew Leaſe", "leader election lost", "LeaderElection lost", "Leaderelection lost",
+		"ababcde", "abcde", "KUBELET STOPPED", "\u212Aubelet stopped", "12 items", "", "conflicting RRSet of type CNAME",
+	} {
+		checkLiteralMatcher(t, rs, text)
+	}
+	// The matcher must also select rules whose literals overlap or nest.
+	cand := make([]uint64, 1)
+	rs.literals.scan([]byte("InvalidChangeBatch: conflicting RRSet already exists; certificate has expired"), cand)
+	for _, name := range []string{"plain", "alternation"} {
+		idx := slices.IndexFunc(rs.rules, func(r *Rule) bool { return r.Name == name })
+		if cand[0]&(1<<idx) == 0 {
+			t.Errorf("rule %s not selected", name)
+		}
+	}
+}
+
+func FuzzLiteralMatcher(f *testing.F) {
+	rs, err := ParseRules("eq.toml", []byte(equivalenceRules))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{"certificate has expired", "failed to renew LEASE", "leader election lost", "ababcde", "\u212Aubelet stopped"} {
+		f.Add(seed)
+	}
+	shipped, err := LoadRules("../rules.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, r := range shipped.rules {
+		// Seed with each shipped rule's literals so the fuzzer starts near matches.
+		if r.prefilter != nil {
+			f.Add(string(r.prefilter.literals[0]))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		checkLiteralMatcher(t, rs, text)
+		checkLiteralMatcher(t, shipped, text)
+	})
 }

@@ -106,6 +106,7 @@ type RuleSet struct {
 	redactor  *Redactor
 	// redactExtra are the [redact] patterns of the rules files.
 	redactExtra []*regexp.Regexp
+	literals    *literalMatcher
 }
 
 // Rules returns the rules in the order they were loaded.
@@ -196,6 +197,7 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	for i, r := range rs.rules {
 		r.index = i
 	}
+	rs.literals = buildLiteralMatcher(rs.rules)
 	return rs, nil
 }
 
@@ -217,6 +219,7 @@ func (rs *RuleSet) add(part *RuleSet) error {
 	for i, r := range rs.rules {
 		r.index = i
 	}
+	rs.literals = buildLiteralMatcher(rs.rules)
 	return nil
 }
 
