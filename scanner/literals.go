@@ -14,10 +14,16 @@ import (
 type literalMatcher struct {
 	class  [256]uint8 // byte → input class; 0 is every byte in no literal
 	nclass int
-	delta  []int32   // state*nclass + class → next state
-	outs   [][]int32 // state → indexes of the rules whose literal ends there
-	words  int       // uint64 words in a candidate set
+	// delta maps row+class to the next state's row (state*nclass), with
+	// hasOutput set when a literal ends in that state, so the scan loop
+	// needs no multiplication and no second lookup per byte.
+	delta []int32
+	outs  [][]int32 // state → indexes of the rules whose literal ends there
+	words int       // uint64 words in a candidate set
 }
+
+// hasOutput marks a delta entry whose state ends a literal.
+const hasOutput = 1 << 30
 
 // buildLiteralMatcher returns a matcher for the rules that have a
 // prefilter, or nil when none has.
@@ -90,17 +96,27 @@ func buildLiteralMatcher(rules []*Rule) *literalMatcher {
 			queue = append(queue, child)
 		}
 	}
+	// Turn state numbers into row offsets, flagged when they end a literal.
+	for i, next := range m.delta {
+		m.delta[i] = next * int32(m.nclass)
+		if len(m.outs[next]) > 0 {
+			m.delta[i] |= hasOutput
+		}
+	}
 	return m
 }
 
 // scan sets in cand the bit of every rule whose literal text contains.
 func (m *literalMatcher) scan(text []byte, cand []uint64) {
 	clear(cand)
-	state := int32(0)
+	row := int32(0)
 	for _, c := range text {
-		state = m.delta[int(state)*m.nclass+int(m.class[c])]
-		for _, r := range m.outs[state] {
-			cand[r>>6] |= 1 << (r & 63)
+		next := m.delta[row+int32(m.class[c])]
+		row = next &^ hasOutput
+		if next&hasOutput != 0 {
+			for _, r := range m.outs[row/int32(m.nclass)] {
+				cand[r>>6] |= 1 << (r & 63)
+			}
 		}
 	}
 }
