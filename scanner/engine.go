@@ -18,6 +18,10 @@ type EngineOptions struct {
 	Node string
 	// Emit receives every alert, synchronously, from Process, Advance or Flush.
 	Emit func(*Alert)
+	// Matched, when set, receives once every line that at least one rule
+	// matched, before thresholds and grouping; the line is valid only during
+	// the call.
+	Matched func(l *Line)
 }
 
 // Engine applies a RuleSet to lines on event time: windows, thresholds,
@@ -101,6 +105,7 @@ func (e *Engine) Process(l *Line) {
 	if lm := e.rules.literals; lm != nil {
 		lm.scan(l.Text, e.cand)
 	}
+	matched := false
 	for _, r := range src.rules {
 		if r.prefilter != nil && e.cand[r.index>>6]&(1<<(r.index&63)) == 0 {
 			continue
@@ -125,12 +130,16 @@ func (e *Engine) Process(l *Line) {
 			continue
 		}
 		e.Stats.Matches++
+		matched = true
 		switch r.Kind {
 		case KindMatch:
 			e.record(r, l, submatches)
 		default:
 			e.touch(r, l, submatches)
 		}
+	}
+	if matched && e.opts.Matched != nil {
+		e.opts.Matched(l)
 	}
 	if src.history != nil {
 		src.history.push(l.Text)

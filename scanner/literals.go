@@ -20,6 +20,9 @@ type literalMatcher struct {
 	delta []int32
 	outs  [][]int32 // state → indexes of the rules whose literal ends there
 	words int       // uint64 words in a candidate set
+	// stay marks the bytes that keep the root state, which most bytes of a
+	// line do, so the scan can pass over them without the table.
+	stay [256]bool
 }
 
 // hasOutput marks a delta entry whose state ends a literal.
@@ -96,6 +99,9 @@ func buildLiteralMatcher(rules []*Rule) *literalMatcher {
 			queue = append(queue, child)
 		}
 	}
+	for c := 0; c < 256; c++ {
+		m.stay[c] = m.delta[int(m.class[c])] == 0
+	}
 	// Turn state numbers into row offsets, flagged when they end a literal.
 	for i, next := range m.delta {
 		m.delta[i] = next * int32(m.nclass)
@@ -110,8 +116,16 @@ func buildLiteralMatcher(rules []*Rule) *literalMatcher {
 func (m *literalMatcher) scan(text []byte, cand []uint64) {
 	clear(cand)
 	row := int32(0)
-	for _, c := range text {
-		next := m.delta[row+int32(m.class[c])]
+	for i := 0; i < len(text); i++ {
+		if row == 0 {
+			for i < len(text) && m.stay[text[i]] {
+				i++
+			}
+			if i == len(text) {
+				return
+			}
+		}
+		next := m.delta[row+int32(m.class[text[i]])]
 		row = next &^ hasOutput
 		if next&hasOutput != 0 {
 			for _, r := range m.outs[row/int32(m.nclass)] {

@@ -21,6 +21,8 @@ type ReplayOptions struct {
 	Stdin io.Reader
 	// Emit receives the alerts in the order the engine raises them.
 	Emit func(*Alert)
+	// Matched receives every line a rule matched (see EngineOptions).
+	Matched func(l *Line)
 	// Progress, when set, is called about every million lines and at the
 	// end with the bytes read so far and the total size of the input files
 	// (0 when unknown, as for standard input).
@@ -57,7 +59,7 @@ func Replay(ctx context.Context, rs *RuleSet, paths []string, opts ReplayOptions
 			return ReplayStats{}, errors.New(`read input: "-" given but no standard input is set`)
 		}
 	}
-	engine := NewEngine(rs, EngineOptions{Node: opts.Node, Emit: opts.Emit})
+	engine := NewEngine(rs, EngineOptions{Node: opts.Node, Emit: opts.Emit, Matched: opts.Matched})
 	r := &replayer{opts: opts, engine: engine, rules: rs}
 	for _, s := range streams {
 		if !s.stdin {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp/syntax"
 	"strings"
 
 	"github.com/klaxon-agent/klaxon/scanner"
@@ -15,8 +16,9 @@ func runCheck(_ context.Context, args []string, _ io.Reader, out, errOut io.Writ
 	fs.SetOutput(errOut)
 	var rules rulesFlag
 	fs.Var(&rules, "rules", "rules `file` (repeatable; default ./rules.toml if present, else the built-in rules)")
+	patterns := fs.Bool("patterns", false, "print only the match patterns, one per line, for grep tools such as rg -f")
 	fs.Usage = func() {
-		fmt.Fprintln(errOut, "Usage: klaxon check [--rules FILE]...\n\n"+
+		fmt.Fprintln(errOut, "Usage: klaxon check [--rules FILE]... [--patterns]\n\n"+
 			"Validates rules and prints one line per rule. Exit status 2 on any error.\n\nOptions:")
 		fs.PrintDefaults()
 	}
@@ -32,11 +34,37 @@ func runCheck(_ context.Context, args []string, _ io.Reader, out, errOut io.Writ
 		fmt.Fprintf(errOut, "klaxon check: %v\n", err)
 		return exitUsage
 	}
+	if *patterns {
+		for _, r := range rs.Rules() {
+			if r.Match != nil {
+				fmt.Fprintln(out, unnamedGroups(r.Match.String()))
+			}
+		}
+		return exitOK
+	}
 	for _, r := range rs.Rules() {
 		fmt.Fprintln(out, describeRule(r))
 	}
 	fmt.Fprintf(out, "%s: %d rules OK\n", name, len(rs.Rules()))
 	return exitOK
+}
+
+// unnamedGroups rewrites a pattern with its named groups unnamed, because
+// grep tools join all patterns into one and reject a name used twice.
+func unnamedGroups(pattern string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return pattern
+	}
+	var walk func(*syntax.Regexp)
+	walk = func(n *syntax.Regexp) {
+		n.Name = ""
+		for _, sub := range n.Sub {
+			walk(sub)
+		}
+	}
+	walk(re)
+	return re.String()
 }
 
 // describeRule renders a rule on one line: name, severity, when it fires,

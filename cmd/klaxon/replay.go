@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -20,7 +21,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 	fs.SetOutput(errOut)
 	var rules rulesFlag
 	fs.Var(&rules, "rules", "rules `file` (repeatable; default ./rules.toml if present, else the built-in rules)")
-	output := fs.String("output", "text", "alert format: text or json")
+	output := fs.String("output", "text", "alert format: text or json; matches prints every line a rule matched, before thresholds, instead of alerts")
 	node := fs.String("node", "", "node `name` put on the alerts")
 	maxLine := fs.Int("max-line-bytes", scanner.DefaultMaxLineBytes, "cap on one log line, in `bytes`; longer lines are cut")
 	quiet := fs.Bool("quiet", false, "print no summary on standard error")
@@ -40,8 +41,8 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 		fs.Usage()
 		return exitUsage
 	}
-	if *output != stdout.FormatText && *output != stdout.FormatJSON {
-		fmt.Fprintf(errOut, "klaxon replay: invalid --output %q (allowed: text, json)\n", *output)
+	if *output != stdout.FormatText && *output != stdout.FormatJSON && *output != outputMatches {
+		fmt.Fprintf(errOut, "klaxon replay: invalid --output %q (allowed: text, json, matches)\n", *output)
 		return exitUsage
 	}
 	rs, _, err := loadRules(rules)
@@ -68,10 +69,18 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 			}
 		},
 	}
+	flush := func() error { return nil }
+	if *output == outputMatches {
+		opts.Emit = nil
+		opts.Matched, flush = matchPrinter(out, &writeErr)
+	}
 	if isTerminal(errOut) && !*quiet {
 		opts.Progress = progressPrinter(errOut)
 	}
 	stats, err := scanner.Replay(ctx, rs, fs.Args(), opts)
+	if ferr := flush(); ferr != nil && writeErr == nil {
+		writeErr = ferr
+	}
 	if !*quiet {
 		mb := float64(stats.Bytes) / 1e6
 		secs := max(stats.Elapsed.Seconds(), 1e-9)
@@ -92,6 +101,23 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 		return exitError
 	}
 	return exitOK
+}
+
+// outputMatches is the --output value that prints matching lines.
+const outputMatches = "matches"
+
+// matchPrinter returns a Matched callback that writes the text of each
+// matching line, for comparing with grep tools, and the function that
+// flushes what it buffered.
+func matchPrinter(w io.Writer, writeErr *error) (func(*scanner.Line), func() error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	matched := func(l *scanner.Line) {
+		bw.Write(l.Text)
+		if err := bw.WriteByte('\n'); err != nil && *writeErr == nil {
+			*writeErr = err
+		}
+	}
+	return matched, bw.Flush
 }
 
 // progressPrinter returns a Progress callback that rewrites one status line

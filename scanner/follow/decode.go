@@ -7,8 +7,13 @@ import (
 )
 
 // pendingReporter is implemented by decoders that report whether they hold
-// a partial line. Without it a line is taken as complete once it emits a
-// joined line.
+// a partial line or a multi-line event. Without it a raw line is taken as
+// handled once its decoding emits a line, which is exact only while lines are
+// held for CRI partial chunks alone: so multi-line joining stays off.
+//
+// NOTE: without Pending, the saved offset can pass a stderr "P" chunk that is
+// still pending when a stdout line is emitted. A crash at that moment loses
+// the chunk's line.
 type pendingReporter interface{ Pending() bool }
 
 // accept decodes a batch into its stream's queue.
@@ -16,8 +21,11 @@ func (p *Pipeline) accept(b *Batch) {
 	s := p.stream(b.Path)
 	now := time.Now()
 	p.merge.setBehind(s, b.More, now)
-	if b.File != s.file || b.Done {
-		p.switchFile(s, b)
+	if len(b.Lines) == 0 {
+		p.startFile(s, b)
+	} else {
+		// The fingerprint grows with a file's first kilobyte.
+		s.file = b.File
 	}
 	ref := &batchRef{b: b, left: 1} // held until the batch is fully queued
 	for i := range b.Lines {
@@ -36,16 +44,24 @@ func (p *Pipeline) stream(path string) *stream {
 		src := scanner.SourceFromPath(path)
 		src.Node = p.opts.Node
 		s = &stream{path: path, src: src, dec: scanner.NewDecoder(src, time.Now()), index: -1}
+		if _, ok := any(s.dec).(pendingReporter); ok {
+			s.dec.SetMultiline(p.opts.Rules.Multiline(src))
+			s.multiline = true
+		}
 		p.merge.streams[path] = s
 	}
 	return s
 }
 
-// switchFile ends the decoding of the previous file: a partial line left
-// pending there is passed on as it is, because its rest cannot follow in
-// another file. Then the path's position moves to the batch's file.
-func (p *Pipeline) switchFile(s *stream, b *Batch) {
-	p.flushDecoder(s)
+// startFile handles a batch without lines, which a follower sends when it
+// starts reading a file or stops for good. Unless reading simply goes on
+// where decoding stopped, a partial line the decoder holds is passed on as
+// it is, because its rest cannot follow. Then the path's position moves to
+// the batch's file and offset.
+func (p *Pipeline) startFile(s *stream, b *Batch) {
+	if b.Done || !sameFile(b.File, s.file) || b.Start != s.rawEnd {
+		p.flushDecoder(s)
+	}
 	s.file, s.rawEnd, s.safe = b.File, b.Start, b.Start
 	e := entry{pos: s.position(b.Start), done: b.Done}
 	p.queueOrApply(s, e)
@@ -56,14 +72,19 @@ func (p *Pipeline) decodeLine(s *stream, raw *RawLine, ref *batchRef) {
 	p.decoded = p.decoded[:0]
 	s.dec.Decode(raw.Text, p.collect)
 	s.rawEnd = raw.End
-	pending := len(p.decoded) == 0
-	if pr, ok := any(s.dec).(pendingReporter); ok {
-		pending = pr.Pending()
-	}
-	if !pending {
+	if !s.pending(len(p.decoded) > 0) {
 		s.safe = raw.End
 	}
 	p.queueDecoded(s, ref)
+}
+
+// pending reports whether the decoder holds part of what it read. emitted is
+// whether the last call emitted a line.
+func (s *stream) pending(emitted bool) bool {
+	if pr, ok := any(s.dec).(pendingReporter); ok {
+		return pr.Pending()
+	}
+	return !emitted
 }
 
 // collect copies a decoded line, whose text the decoder reuses.
@@ -112,13 +133,25 @@ func (p *Pipeline) flushDecoder(s *stream) {
 	p.queueDecoded(s, nil)
 }
 
-// flushStalePartials passes on partial lines whose last chunk has not come
-// within partialTimeout, as containerd leaves when a container's output
-// ends without a newline.
-func (p *Pipeline) flushStalePartials(now time.Time) {
+// flushHeld passes on multi-line events that waited their timeout, and
+// partial lines whose last chunk has not come within partialTimeout, as
+// containerd leaves when a container's output ends without a newline.
+func (p *Pipeline) flushHeld(now time.Time) {
 	for _, s := range p.merge.streams {
-		if s.safe < s.rawEnd && now.Sub(s.lastRaw) >= partialTimeout {
+		if s.safe >= s.rawEnd {
+			continue
+		}
+		if now.Sub(s.lastRaw) >= partialTimeout {
 			p.flushDecoder(s)
+			continue
+		}
+		if s.multiline {
+			p.decoded = p.decoded[:0]
+			s.dec.FlushIdle(now, p.collect)
+			if !s.pending(len(p.decoded) > 0) {
+				s.safe = s.rawEnd
+			}
+			p.queueDecoded(s, nil)
 		}
 	}
 }

@@ -18,9 +18,9 @@ const (
 	levelContainer
 )
 
-// Wanted reports whether path is one the Tailer follows: a container log
+// Follows reports whether path is one the Tailer follows: a container log
 // under the root in a selected namespace, or a file matching an extra glob.
-func (t *Tailer) Wanted(path string) bool {
+func (t *Tailer) Follows(path string) bool {
 	if ns, ok := t.podNamespace(path); ok {
 		return t.opts.Namespaces.Match(ns) && isLogName(filepath.Base(path))
 	}
@@ -65,11 +65,13 @@ func isLogName(name string) bool {
 	return true
 }
 
-// scanAll scans the whole root and every extra glob.
+// scanAll scans the whole root and every extra glob, and finishes saved
+// paths that are gone.
 func (t *Tailer) scanAll(ctx context.Context) {
 	t.watcher.add(t.opts.Root, levelRoot)
 	t.scanRoot(ctx)
 	t.scanExtra(ctx)
+	t.resumeSaved(ctx)
 }
 
 // scanPolled scans the folders that inotify does not watch.
@@ -158,8 +160,8 @@ func (t *Tailer) scanExtra(ctx context.Context) {
 func hasMeta(path string) bool { return strings.ContainsAny(path, `*?[\`) }
 
 // handleEvent reacts to one inotify event. Folder events start scans, and
-// file events start followers or make them check for rotation now; writes
-// to files already followed are left to the followers' own reading.
+// file events start followers or make them check for rotation now. Writes to
+// files already followed are left to the followers' own reading.
 func (t *Tailer) handleEvent(ctx context.Context, ev fsnotify.Event) {
 	if ev.Op == fsnotify.Write {
 		// Every append to a followed file lands here; keep it cheap.
@@ -167,16 +169,16 @@ func (t *Tailer) handleEvent(ctx context.Context, ev fsnotify.Event) {
 			return
 		}
 	}
-	gone := ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
-	if gone {
+	removed := ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
+	if removed {
 		t.watcher.forget(ev.Name)
 	}
 	dir := filepath.Dir(ev.Name)
 	if dir != t.opts.Root && filepath.Dir(dir) != t.opts.Root {
-		t.fileEvent(ctx, ev, gone)
+		t.fileEvent(ctx, ev, removed)
 		return
 	}
-	if gone {
+	if removed {
 		t.wake(ev.Name)
 		return
 	}
@@ -193,9 +195,9 @@ func (t *Tailer) handleEvent(ctx context.Context, ev fsnotify.Event) {
 	t.scanDir(ctx, ev.Name, level)
 }
 
-func (t *Tailer) fileEvent(ctx context.Context, ev fsnotify.Event, gone bool) {
+func (t *Tailer) fileEvent(ctx context.Context, ev fsnotify.Event, removed bool) {
 	path := ev.Name
-	if !t.Wanted(path) {
+	if !t.Follows(path) {
 		// A rotation of a followed file: its follower checks at once.
 		if base := rotatedBase(path); base != "" {
 			t.wake(base)
@@ -208,7 +210,7 @@ func (t *Tailer) fileEvent(ctx context.Context, ev fsnotify.Event, gone bool) {
 		}
 		return
 	}
-	if !gone {
+	if !removed {
 		t.consider(ctx, path)
 	}
 }

@@ -13,12 +13,12 @@ import (
 
 // fingerprintMax is how many leading bytes of a file its fingerprint covers.
 // A CRI line starts with a nanosecond timestamp, so even the first line of a
-// file tells it apart from any other file.
+// file distinguishes it from any other file.
 const fingerprintMax = 1024
 
 // FileID identifies one file across renames: the device and inode it lives
-// on, and a fingerprint of its first bytes, which tells a reused inode or a
-// compressed copy apart.
+// on, and a fingerprint of its first bytes, which distinguishes a reused inode
+// and identifies a compressed copy.
 type FileID struct {
 	Dev   uint64 `json:"dev"`
 	Inode uint64 `json:"inode"`
@@ -32,6 +32,15 @@ type FileID struct {
 // sameInode reports whether both IDs name the same device and inode.
 func (id FileID) sameInode(other FileID) bool {
 	return id.Inode != 0 && id.Dev == other.Dev && id.Inode == other.Inode
+}
+
+// sameFile reports whether a and b identify the same file: by inode, or by
+// fingerprint for compressed rotations, which have no inode of the original.
+func sameFile(a, b FileID) bool {
+	if a.Inode != 0 || b.Inode != 0 {
+		return a.sameInode(b)
+	}
+	return a.Fingerprint == b.Fingerprint
 }
 
 // identify returns the identity and size of an open file.

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 )
 
-// endReason says why a follower stopped.
+// endReason is the reason a follower stopped.
 type endReason int
 
 const (
@@ -19,7 +19,7 @@ const (
 	endFailed                   // the path could not be opened or read
 )
 
-// outcome says why reading a segment stopped.
+// outcome is the reason reading a segment stopped.
 type outcome int
 
 const (
@@ -63,8 +63,8 @@ func newFollower(tl *Tailer, path string) *follower {
 	return f
 }
 
-// caughtUp tells the Tailer, once, that the follower has read the file at
-// its path up to its end.
+// caughtUp reports to the Tailer, once, that the follower has read the file
+// at its path up to its end.
 func (f *follower) caughtUp() {
 	if !f.reported {
 		f.reported = true
@@ -162,8 +162,9 @@ func (f *follower) readAll(ctx context.Context, res *resolution) outcome {
 	return outFinished
 }
 
-// begin sets the follower to read seg and tells the consumer, so that the
-// path's position moves to seg once everything before it is handled.
+// begin sets the follower to read seg and sends the consumer a batch without
+// lines, so that the path's position moves to seg once everything before it
+// is handled.
 func (f *follower) begin(ctx context.Context, seg *segment) bool {
 	if f.batch != nil && len(f.batch.Lines) > 0 && !f.flush(ctx, false) {
 		return false
@@ -252,12 +253,12 @@ func (f *follower) reportLost(res *resolution) {
 	}
 	f.tl.metrics.unread(f.labels, reasonRotatedAway, res.lostBytes)
 	f.log.Error("file was rotated away or truncated before it was read to its end",
-		"file", res.lostFile, "unread_bytes", res.lostBytes)
+		"file", res.lostFile, "unread_bytes_at_least", res.lostBytes)
 }
 
 // nextHasData reports whether writes have moved on from the file being read
-// to the file now at the path: the runtime reopens its log after a rename and
-// never writes to the renamed file again once the new one has data.
+// to the file now at the path. The runtime reopens its log after a rename,
+// and never writes to the renamed file again once the new one has data.
 func (f *follower) nextHasData() bool {
 	fi, err := os.Stat(f.path)
 	if err != nil {

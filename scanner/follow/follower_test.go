@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -250,8 +251,8 @@ func TestTailerNamespaces(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := tl.Wanted(podLog(root, tt.ns, "p", "c")); got != tt.want {
-				t.Errorf("Wanted = %v, want %v", got, tt.want)
+			if got := tl.Follows(podLog(root, tt.ns, "p", "c")); got != tt.want {
+				t.Errorf("Follows = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -273,9 +274,10 @@ func TestTailerFollowsOnlySelectedPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTexts(t, c, sys, want)
-	// Two more scans pass before the check.
-	pos, _ := c.positions.Get(sys)
-	waitFor(t, "two rescans", func() bool { return len(c.texts(sys)) == 2 && pos.Path != "" })
+	// inotify reports events in order, so once a pod created after the
+	// skipped ones is read, their events were handled too.
+	later := podLog(root, "kube-system", "later", "c")
+	waitTexts(t, c, later, newLogWriter(t, later).write(1))
 	stop()
 	for _, p := range append(skipped, rotatedName) {
 		if got := c.texts(p); got != nil {
@@ -300,8 +302,26 @@ func TestTailerPollsWithoutInotify(t *testing.T) {
 	}
 }
 
-// metricVec returns the collector of the series name with the label values
-// given, from reg.
+// metricGauge returns the unlabelled gauge name from reg.
+func metricGauge(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "value"})
+			g.Set(mf.GetMetric()[0].GetGauge().GetValue())
+			return g
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return nil
+}
+
+// metricVec returns the counter name with the label values given, from reg.
+// Labels are in the order of their names.
 func metricVec(t *testing.T, reg *prometheus.Registry, name string, values ...string) prometheus.Collector {
 	t.Helper()
 	families, err := reg.Gather()
@@ -327,4 +347,83 @@ func metricVec(t *testing.T, reg *prometheus.Registry, name string, values ...st
 	}
 	t.Fatalf("no series %s%v", name, values)
 	return nil
+}
+
+func TestFollowPodDeletedWhileStopped(t *testing.T) {
+	root := t.TempDir()
+	path := podLog(root, "kube-system", "job-1", "worker")
+	w := newLogWriter(t, path)
+	want := w.write(5)
+	positions := NewPositions(nil, false)
+	c := newCollector(positions)
+	stop := runTailer(t, Options{Root: root}, c)
+	waitTexts(t, c, path, want)
+	stop()
+
+	if err := os.RemoveAll(filepath.Dir(filepath.Dir(path))); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newCollector(positions)
+	stop = runTailer(t, Options{Root: root}, c2)
+	waitFor(t, "the saved path to be finished", func() bool { return c2.isDone(path) })
+	stop()
+	if _, ok := positions.Get(path); ok {
+		t.Error("position of the deleted pod was kept")
+	}
+	if got := c2.texts(path); len(got) != 0 {
+		t.Errorf("lines read again after the restart: %v", got)
+	}
+}
+
+func TestFollowIdleFileIsClosed(t *testing.T) {
+	root := t.TempDir()
+	path := podLog(root, "kube-system", "quiet-1", "c")
+	w := newLogWriter(t, path)
+	want := w.write(3)
+	reg := prometheus.NewRegistry()
+	c := newCollector(NewPositions(nil, false))
+	stop := runTailer(t, Options{Root: root, IdleTimeout: 200 * time.Millisecond, Registerer: reg}, c)
+	waitTexts(t, c, path, want)
+	waitFor(t, "the idle file to be closed", func() bool {
+		return testutil.ToFloat64(metricGauge(t, reg, "klaxon_follow_open_files")) == 0
+	})
+
+	// Growth opens the file again, from where it was left.
+	want = append(want, w.write(2)...)
+	waitTexts(t, c, path, want)
+	stop()
+}
+
+func TestFollowDockerSymlinkRotation(t *testing.T) {
+	root := t.TempDir()
+	docker := filepath.Join(t.TempDir(), "containers", "abc123")
+	target := filepath.Join(docker, "abc123-json.log")
+	w := newLogWriter(t, target)
+	path := podLog(root, "kube-system", "dns-1", "dns")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	want := w.write(5)
+	positions := NewPositions(nil, false)
+	c := newCollector(positions)
+	stop := runTailer(t, Options{Root: root}, c)
+	waitTexts(t, c, path, want)
+	stop()
+
+	// dockerd rotates the file behind the symlink to .1 while the agent is
+	// down.
+	want = append(want, w.write(4)...)
+	if err := os.Rename(target, target+".1"); err != nil {
+		t.Fatal(err)
+	}
+	w.reopen()
+	want = append(want, w.write(3)...)
+	c2 := newCollector(positions)
+	c2.paths[path] = &received{texts: c.texts(path)}
+	stop = runTailer(t, Options{Root: root}, c2)
+	waitTexts(t, c2, path, want)
+	stop()
 }

@@ -82,12 +82,18 @@ func (f *follower) readLines(ctx context.Context, seg *segment, r *bufio.Reader,
 }
 
 // gzipFailed logs and counts the rest of a compressed file that cannot be
-// read. file, when not nil, supplies the uncompressed size from the trailer.
+// read, sized by the uncompressed length in its trailer when that is readable.
 func (f *follower) gzipFailed(seg *segment, file *os.File, err error) {
+	if file == nil {
+		if opened, oerr := os.Open(seg.path); oerr == nil {
+			defer opened.Close()
+			file = opened
+		}
+	}
 	unread := int64(0)
 	if file != nil {
 		if size, serr := gzipSize(file); serr == nil {
-			unread = max(size-f.offset, 0)
+			unread = max(size-seg.offset, size-f.offset, 0)
 		}
 	}
 	f.tl.metrics.unread(f.labels, reasonGzipError, unread)

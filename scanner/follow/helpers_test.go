@@ -203,6 +203,7 @@ func runTailer(t *testing.T, opts Options, c *collector) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -217,6 +218,7 @@ func runTailer(t *testing.T, opts Options, c *collector) (stop func()) {
 			c.consume(b)
 		}
 	}()
+
 	stopped := false
 	stop = func() {
 		if stopped {

@@ -46,13 +46,14 @@ type stream struct {
 	queue []entry
 	index int // in the merge heap, -1 when not in it
 
-	file     FileID // the file the decoder is reading
-	rawEnd   int64  // end of the last raw line decoded
-	safe     int64  // end of the last raw line after which no partial line was pending
-	size     int64
-	lastRaw  time.Time
-	behind   bool // the last batch was full: older lines may follow
-	behindAt time.Time
+	file      FileID // the file the decoder is reading
+	rawEnd    int64  // end of the last raw line decoded
+	safe      int64  // end of the last raw line after which no partial line was pending
+	size      int64
+	lastRaw   time.Time
+	multiline bool // the decoder joins multi-line events
+	behind    bool // the last batch was full: older lines may follow
+	behindAt  time.Time
 }
 
 // headTime is the time the merge orders a stream by. A queued position

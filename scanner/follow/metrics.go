@@ -53,7 +53,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"kind"}),
 		unreadBytes: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_follow_unread_bytes_total",
-			Help: "Bytes of followed files that could not be read, by namespace, container and reason.",
+			Help: "Bytes of followed files that could not be read, by namespace, container and reason. " +
+				"For files rotated away before they were read, the bytes known when they were last read.",
 		}, []string{"namespace", "container", "reason"}),
 		watchFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_follow_watch_failures_total",

@@ -84,6 +84,7 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	p := &Pipeline{
 		opts:      opts,
 		log:       opts.Tail.Logger,
@@ -93,14 +94,17 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 		merge:     merger{streams: map[string]*stream{}, behind: map[*stream]bool{}},
 	}
 	p.engine = scanner.NewEngine(opts.Rules, scanner.EngineOptions{Node: opts.Node, Emit: p.deliver})
+
 	st := p.loadState()
 	p.positions = NewPositions(st.Positions, st.SavedAt.IsZero() && !opts.FromStart)
 	if p.tailer, err = NewTailer(opts.Tail, p.positions); err != nil {
 		lock.Close()
 		return nil, err
 	}
+
+	// Positions of paths the configuration no longer selects are dropped.
 	for _, pos := range p.positions.List() {
-		if !p.tailer.Wanted(pos.Path) {
+		if !p.tailer.Follows(pos.Path) {
 			p.positions.Delete(pos.Path)
 		}
 	}
@@ -161,7 +165,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.acceptReady(batches)
 			p.release()
 		case now := <-tick.C:
-			p.flushStalePartials(now)
+			p.flushHeld(now)
 			p.release()
 			if now.Sub(lastAdvance) >= advanceEvery && p.merge.caughtUp() && p.tailer.CaughtUp() {
 				p.engine.Advance(now)
@@ -183,7 +187,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // acceptReady accepts further batches that are already waiting, so the merge
-// sees as many files as possible before it releases lines.
+// has lines of as many files as possible before it releases any.
 func (p *Pipeline) acceptReady(batches <-chan *Batch) {
 	for range 64 {
 		select {
@@ -227,8 +231,10 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 	switch {
 	case e.done:
 		p.positions.Delete(s.path)
-		delete(p.merge.streams, s.path)
-		p.merge.setBehind(s, false, time.Time{})
+		if len(s.queue) == 0 {
+			delete(p.merge.streams, s.path)
+			p.merge.setBehind(s, false, time.Time{})
+		}
 	case e.pos.Path != "":
 		p.positions.Set(e.pos)
 	}

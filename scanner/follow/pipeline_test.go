@@ -20,6 +20,8 @@ match = 'FATAL incident (?P<incident>[0-9]+)'
 group_by = ["incident"]
 cooldown = "1h"
 summary = "incident {{.incident}}"
+# Every incident is expected as its own alert, so no storm limit applies.
+max_alerts = 0
 
 [[rule]]
 name = "probe-failing"
@@ -68,9 +70,11 @@ func startPipeline(t *testing.T, root, stateDir string, log *alertLog) (stop fun
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
+
 	stopped := false
 	stop = func() {
 		if stopped {

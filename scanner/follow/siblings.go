@@ -75,7 +75,7 @@ func parseRotated(base, name string) (rotatedFile, bool) {
 
 // compareRotated orders rotations oldest first: kubelet timestamps and dates
 // ascending, logrotate numbers descending (.2 is older than .1), and by
-// modification time when the names do not say.
+// modification time when the names carry no order.
 func compareRotated(a, b rotatedFile) int {
 	switch {
 	case a.stamp != "" && b.stamp != "":
@@ -190,10 +190,16 @@ func resolve(path string, pos *Position, start int64, truncated bool) (*resoluti
 // addRotations appends the rotated files to read before cur: the one that
 // holds pos's file from pos.Offset, and every newer one.
 func (res *resolution) addRotations(path string, pos *Position, cur *segment) error {
+	// With Docker's json-file driver the path is a symlink, and dockerd
+	// rotates the file it points to, next to it.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	list, err := listRotated(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+
 	// A file truncated in place (copytruncate) keeps its inode, so its old
 	// content can only be found by fingerprint, in the copy.
 	inPlace := cur != nil && cur.id.sameInode(pos.FileID)
@@ -211,6 +217,7 @@ func (res *resolution) addRotations(path string, pos *Position, cur *segment) er
 			}
 		}
 	}
+
 	if found < 0 {
 		res.lostBytes, res.lostFile = max(pos.Size-pos.Offset, 0), pos.Path
 		if inPlace {

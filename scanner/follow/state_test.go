@@ -52,6 +52,7 @@ func TestWriteStateIsAtomic(t *testing.T) {
 	if err := WriteState(path, sampleState(1)); err != nil {
 		t.Fatal(err)
 	}
+
 	// A reader running during many writes of different sizes must always
 	// see one whole state, never a mix or a cut.
 	var wg sync.WaitGroup
@@ -72,6 +73,7 @@ func TestWriteStateIsAtomic(t *testing.T) {
 			}
 		}
 	}()
+
 	for i := range 200 {
 		if err := WriteState(path, sampleState(1+i%50)); err != nil {
 			t.Fatal(err)
@@ -79,6 +81,7 @@ func TestWriteStateIsAtomic(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+
 	select {
 	case err := <-errs:
 		t.Fatalf("reader saw a broken state: %v", err)

@@ -19,8 +19,8 @@ const maxTornLine = 1 << 20
 // startTail starts github.com/nxadm/tail on the open file f from offset.
 //
 // The library is only a line reader here; the follower owns everything else:
-//   - It reads f through its descriptor path, so it never sees the file's
-//     name change. The library reopens by name after a rename and loses what
+//   - It reads f through its descriptor path, so it never notices the
+//     file's name change. The library reopens by name after a rename and loses what
 //     the runtime still writes to the renamed file.
 //   - Poll is set: the inotify mode shares one inotify instance keyed by path,
 //     calls os.Exit when the instance cannot be created, and stops a tail when

@@ -2,7 +2,9 @@ package follow
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -95,7 +97,7 @@ type Tailer struct {
 	firstScan bool
 
 	// starting counts followers that have not yet read up to the end of
-	// the file at their path; scanned is set once the first scan is done.
+	// the file at their path. scanned is set once the first scan is done.
 	starting atomic.Int64
 	scanned  atomic.Bool
 }
@@ -156,7 +158,6 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.firstScan = t.positions.Fresh()
 	t.scanAll(followCtx)
 	t.firstScan = false
-	t.resumeSaved(followCtx)
 	t.scanned.Store(true)
 	t.log.Info("following files", "root", t.opts.Root, "files", len(t.followers))
 
@@ -183,20 +184,23 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 }
 
-// resumeSaved starts a follower for every saved path that the scan did not
-// find, so that what is left of a deleted pod's files is read, or counted
-// as lost, and its position dropped.
+// resumeSaved starts a follower for every saved path that no longer exists,
+// so that what is left of a deleted pod's files is read, or counted as lost,
+// and its position dropped.
 func (t *Tailer) resumeSaved(ctx context.Context) {
 	for _, pos := range t.positions.List() {
-		if _, ok := t.followers[pos.Path]; !ok && t.Wanted(pos.Path) {
+		if _, ok := t.followers[pos.Path]; ok || !t.Follows(pos.Path) {
+			continue
+		}
+		if _, err := os.Stat(pos.Path); errors.Is(err, fs.ErrNotExist) {
 			t.start(ctx, pos.Path)
 		}
 	}
 }
 
 // CaughtUp reports whether the first scan is done and every follower has
-// read its file up to the end once: lines older than the present may still
-// come until then, so the engine must not yet take the wall clock as the
+// read its file up to the end once. Until then lines older than the present
+// may still come, so the engine must not yet take the wall clock as the
 // current event time.
 func (t *Tailer) CaughtUp() bool {
 	return t.scanned.Load() && t.starting.Load() == 0

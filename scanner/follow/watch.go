@@ -9,8 +9,8 @@ import (
 
 // dirWatcher watches folders with inotify, and lists the folders it could
 // not watch so that they are polled instead. Busy nodes run out of inotify
-// watches or instances (both are limited per user, and shared with every
-// other root daemon); the first failure is logged, and every one counted.
+// watches or instances, because both are limited per user and shared with
+// every other root daemon. The first failure is logged, and every one counted.
 type dirWatcher struct {
 	w       *fsnotify.Watcher // nil when no inotify instance could be created
 	log     *slog.Logger
