@@ -14,8 +14,9 @@ type group struct {
 	rule *Rule
 	key  string
 
-	// times holds the latest match times, at most threshold of them, so the
-	// threshold test is: the oldest kept is within the window of the newest.
+	// times holds the latest match times in order, at most threshold of
+	// them, so the threshold test is: the oldest kept is within the window of
+	// the newest.
 	times []time.Time
 
 	firing       bool
@@ -97,11 +98,14 @@ func (e *Engine) record(r *Rule, l *Line, submatches []int) {
 		e.remindOrEscalate(g, t)
 		return
 	}
-	g.times = append(g.times, t)
+	// Keep the latest threshold times sorted, because lines can arrive out
+	// of order when files interleave or a clock is corrected.
+	i, _ := slices.BinarySearchFunc(g.times, t, time.Time.Compare)
+	g.times = slices.Insert(g.times, i, t)
 	if len(g.times) > r.Threshold {
 		g.times = g.times[1:]
 	}
-	if len(g.times) < r.Threshold || t.Sub(g.times[0]) > r.Window {
+	if len(g.times) < r.Threshold || g.times[len(g.times)-1].Sub(g.times[0]) > r.Window {
 		return
 	}
 	g.firing = true
