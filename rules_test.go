@@ -371,6 +371,63 @@ func TestEveryRuleHasExample(t *testing.T) {
 	}
 }
 
+// TestShippedRuleTests runs rules_test.toml, the tests that
+// `klaxon test --require-coverage rules_test.toml` runs, and checks that
+// every shipped rule has a test that expects its alert and a near miss: a
+// test named after the rule that expects none of its alerts.
+func TestShippedRuleTests(t *testing.T) {
+	tf, err := scanner.LoadTestFile("rules_test.toml")
+	if err != nil {
+		t.Fatalf("load rule tests: %v", err)
+	}
+	// The tests name the file whose embedded copy loadDefaultRules parses.
+	if !slices.Equal(tf.Rules, []string{"rules.toml"}) {
+		t.Fatalf("rules_test.toml tests the rules of %v, want [rules.toml]", tf.Rules)
+	}
+	rs := loadDefaultRules(t)
+	positive := map[string]bool{}
+	negative := map[string]bool{}
+	seen := map[string]bool{}
+	for i := range tf.Tests {
+		rt := &tf.Tests[i]
+		if seen[rt.Name] {
+			t.Errorf("test %q: duplicate name", rt.Name)
+		}
+		seen[rt.Name] = true
+		t.Run(rt.Name, func(t *testing.T) {
+			res, err := rt.Run(context.Background(), rs, ".")
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			for _, f := range res.Failures {
+				t.Error(f)
+			}
+			if t.Failed() {
+				t.Logf("actual alerts:%s", describeAlerts(res.Alerts))
+			}
+		})
+		for _, e := range rt.Expect {
+			positive[e.Rule] = true
+		}
+		rule, _, ok := strings.Cut(rt.Name, ": ")
+		if !ok || !slices.ContainsFunc(rs.Rules(), func(r *scanner.Rule) bool { return r.Name == rule }) {
+			t.Errorf("test %q: name does not start with a rule name followed by \": \"", rt.Name)
+			continue
+		}
+		if !slices.ContainsFunc(rt.Expect, func(e scanner.ExpectedAlert) bool { return e.Rule == rule }) {
+			negative[rule] = true
+		}
+	}
+	for _, r := range rs.Rules() {
+		if !positive[r.Name] {
+			t.Errorf("rule %s has no test that expects its alert", r.Name)
+		}
+		if !negative[r.Name] {
+			t.Errorf("rule %s has no test named after it that expects none of its alerts", r.Name)
+		}
+	}
+}
+
 var ruleName = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
 func TestDefaultRulesAreWellFormed(t *testing.T) {
@@ -383,7 +440,18 @@ func TestDefaultRulesAreWellFormed(t *testing.T) {
 				t.Errorf("description is not one sentence ending in a period: %q", r.Description)
 			}
 			if r.Match == nil {
-				t.Fatal("rule has no match pattern")
+				// A rule without a pattern runs on every line that has
+				// one of its levels, so it must select levels that
+				// healthy components seldom write.
+				for _, l := range r.Levels {
+					if l < scanner.LevelError {
+						t.Errorf("rule without a match pattern selects level %s, want only error and fatal", l)
+					}
+				}
+				if len(r.Levels) == 0 {
+					t.Error("rule has neither a match pattern nor levels")
+				}
+				return
 			}
 			re, err := syntax.Parse(r.Match.String(), syntax.Perl)
 			if err != nil {
@@ -435,9 +503,19 @@ type episodeWant struct {
 	startFrom    time.Time // the first alert's FirstSeen is in [startFrom, startTo]
 	startTo      time.Time
 	minReminders int
-	maxGap       time.Duration // between consecutive alerts, by LastSeen
-	summary      string        // a part every summary contains
+	// maxGap bounds the time from when an alert was raised to the last line
+	// of the next one.
+	maxGap  time.Duration
+	summary string // a part every summary contains
+	// escalateAfter is how long after the first line the episode must be
+	// raised to critical. When it is zero, every alert must keep severity.
+	escalateAfter time.Duration
 }
+
+// escalationSlack is how late an escalation may come: the engine checks
+// firing groups about once a minute of log time, when a line arrives, and
+// the incident's containers log every few seconds.
+const escalationSlack = 5 * time.Minute
 
 func TestIncidentExample(t *testing.T) {
 	rs := loadDefaultRules(t)
@@ -480,6 +558,7 @@ func TestIncidentExample(t *testing.T) {
 	t.Run("dns conflict", func(t *testing.T) {
 		w := renewal
 		w.severity = "warning"
+		w.escalateAfter = 7 * day
 		checkEpisode(t, byRule["dns-record-conflict"], w)
 		checkRaisedBefore(t, byRule["dns-record-conflict"], incidentExpiry.Add(-28*day))
 	})
@@ -490,6 +569,7 @@ func TestIncidentExample(t *testing.T) {
 		checkEpisode(t, byRule["ingress-nginx-certificate-expiring"], episodeWant{
 			severity: "warning", startFrom: warnFrom, startTo: warnFrom.Add(3 * time.Hour),
 			minReminders: 9, maxGap: day + 4*time.Hour, summary: "api.example.com",
+			escalateAfter: 7 * day,
 		})
 	})
 	t.Run("expired certificate served", func(t *testing.T) {
@@ -520,6 +600,7 @@ func checkEpisode(t *testing.T, alerts []*scanner.Alert, w episodeWant) {
 	if first.Severity.String() != w.severity {
 		t.Errorf("severity = %s, want %s", first.Severity, w.severity)
 	}
+	checkEscalation(t, alerts, w)
 	if first.FirstSeen.Before(w.startFrom) || first.FirstSeen.After(w.startTo) {
 		t.Errorf("first seen %s, want between %s and %s", first.FirstSeen, w.startFrom, w.startTo)
 	}
@@ -539,7 +620,12 @@ func checkEpisode(t *testing.T, alerts []*scanner.Alert, w episodeWant) {
 		}
 		reminders++
 		prev := alerts[i-1]
-		if gap := a.LastSeen.Sub(prev.LastSeen); gap > w.maxGap {
+		// The engine raises an escalation when it next checks the group,
+		// after the group's last line. So a gap runs from PreviousAt, when
+		// the previous alert was raised, not from that alert's LastSeen.
+		if a.PreviousAt.IsZero() {
+			t.Errorf("alert %d has no PreviousAt, want the time the previous alert was raised", i)
+		} else if gap := a.LastSeen.Sub(a.PreviousAt); gap > w.maxGap {
 			t.Errorf("alert %d comes %s after the previous one, want at most %s", i, gap, w.maxGap)
 		}
 		if a.Count <= prev.Count {
@@ -548,6 +634,35 @@ func checkEpisode(t *testing.T, alerts []*scanner.Alert, w episodeWant) {
 	}
 	if reminders < w.minReminders {
 		t.Errorf("%d reminders, want at least %d", reminders, w.minReminders)
+	}
+}
+
+// checkEscalation checks the severities of an episode: w.severity
+// throughout, or, when w.escalateAfter is set, critical from an escalation
+// that comes on time.
+func checkEscalation(t *testing.T, alerts []*scanner.Alert, w episodeWant) {
+	t.Helper()
+	escalated := slices.IndexFunc(alerts, func(a *scanner.Alert) bool { return a.Severity.String() != w.severity })
+	if w.escalateAfter == 0 {
+		if escalated >= 0 {
+			t.Errorf("alert %d has severity %s, want %s for the whole episode", escalated, alerts[escalated].Severity, w.severity)
+		}
+		return
+	}
+	if escalated < 0 {
+		t.Fatalf("no alert raised to critical, want one %s after the first line", w.escalateAfter)
+	}
+	for i, a := range alerts[escalated:] {
+		if a.Severity != scanner.SeverityCritical {
+			t.Errorf("alert %d after the escalation has severity %s, want critical", escalated+i, a.Severity)
+		}
+	}
+	if escalated+1 == len(alerts) {
+		t.Fatalf("the escalation is the last alert, want a reminder after it to tell when it was raised")
+	}
+	due := alerts[0].FirstSeen.Add(w.escalateAfter)
+	if at := alerts[escalated+1].PreviousAt; at.Before(due) || at.After(due.Add(escalationSlack)) {
+		t.Errorf("raised to critical at %s, want between %s and %s", at, due, due.Add(escalationSlack))
 	}
 }
 

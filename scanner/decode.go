@@ -70,7 +70,8 @@ type Decoder struct {
 	next      int
 	docker    dockerRecord
 	multiline *Multiline // nil: no joining
-	joiners   [2]joiner  // stdout, stderr
+	now       func() time.Time
+	joiners   [2]joiner // stdout, stderr
 	Stats     DecoderStats
 }
 
@@ -99,6 +100,24 @@ func (d *Decoder) SetMaxLineBytes(n int) {
 		d.maxBytes = n
 	}
 }
+
+// Pending reports whether the decoder holds text that no emitted line
+// covers yet: CRI or Docker chunks waiting for their last part, or a
+// multi-line event waiting for more lines. A follower must not record a
+// position past such text, or a restart would lose it.
+func (d *Decoder) Pending() bool {
+	for i := range d.partial {
+		if d.partial[i].pending || d.joiners[i].pending {
+			return true
+		}
+	}
+	return false
+}
+
+// SetNow sets the clock that stamps lines with no time of their own, for a
+// live agent where such a line was written just now. Without it they take
+// the last time seen in the file, as replay needs.
+func (d *Decoder) SetNow(now func() time.Time) { d.now = now }
 
 // SetMultiline sets how continuation lines join; nil turns joining off.
 func (d *Decoder) SetMultiline(m *Multiline) {
@@ -264,6 +283,8 @@ func (d *Decoder) emitJoined(stream int, emit func(*Line)) {
 func (d *Decoder) emitPlain(raw []byte, emit func(*Line)) {
 	if t, ok := parseMessageTime(raw, d.clock); ok {
 		d.clock = t
+	} else if d.now != nil {
+		d.clock = d.now()
 	}
 	d.emit(d.clock, streamPlain, raw, emit)
 }

@@ -202,3 +202,38 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 		t.Errorf("Decode allocates %.1f times per CRI line, want 0", n)
 	}
 }
+
+func TestDecoderPending(t *testing.T) {
+	d := NewDecoder(&Source{}, time.Time{})
+	d.SetMultiline(&DefaultMultiline)
+	emit := func(*Line) {}
+	d.Decode([]byte("2026-10-03T02:00:00Z stdout P first half"), emit)
+	if !d.Pending() {
+		t.Error("a P chunk is not reported pending")
+	}
+	d.Decode([]byte("2026-10-03T02:00:00Z stdout F and the rest"), emit)
+	if d.Pending() {
+		t.Error("pending after the F chunk")
+	}
+	d.Decode([]byte("2026-10-03T02:00:01Z stderr F panic: boom"), emit)
+	if !d.Pending() {
+		t.Error("a held multi-line event is not reported pending")
+	}
+	d.FlushIdle(time.Date(2026, 10, 3, 2, 0, 5, 0, time.UTC), emit)
+	if d.Pending() {
+		t.Error("pending after FlushIdle past the timeout")
+	}
+}
+
+func TestDecoderSetNowStampsUntimedLines(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	d := NewDecoder(&Source{}, time.Time{})
+	d.SetNow(func() time.Time { return now })
+	var got []time.Time
+	emit := func(l *Line) { got = append(got, l.Time) }
+	d.Decode([]byte("a line without a time"), emit)
+	d.Decode([]byte("2022/08/18 20:22:19 a line with one"), emit)
+	if !got[0].Equal(now) || got[1].Year() != 2022 {
+		t.Errorf("times = %v", got)
+	}
+}

@@ -36,6 +36,7 @@ type Engine struct {
 	nextSweep time.Time
 	key       []byte   // reused to build group keys
 	cand      []uint64 // the rules whose literals the current line contains
+	lower     []byte   // reused ASCII lower-case copy of a line, for folded prefilters
 	started   bool
 	sweepStep time.Duration
 	storms    []*stormState // per rule index
@@ -123,7 +124,7 @@ func (e *Engine) Process(l *Line) {
 		} else if r.Match != nil && !r.Match.Match(l.Text) {
 			continue
 		}
-		if r.Exclude != nil && r.Exclude.Match(l.Text) {
+		if r.Exclude != nil && e.mayExclude(r, l) && r.Exclude.Match(l.Text) {
 			continue
 		}
 		if !conditionsHold(r, l) {
@@ -201,6 +202,19 @@ func (e *Engine) selectRules(src *Source) {
 	if src.maxContext > 0 {
 		src.history = newHistory(src.maxContext)
 	}
+}
+
+// mayExclude reports whether a line passes the prefilter of the rule's
+// exclude pattern, so the pattern has to run.
+func (e *Engine) mayExclude(r *Rule, l *Line) bool {
+	p := r.excludePrefilter
+	if p == nil {
+		return true
+	}
+	if p.fold {
+		e.lower = appendLower(e.lower[:0], l.Text)
+	}
+	return p.pass(l.Text, e.lower)
 }
 
 func conditionsHold(r *Rule, l *Line) bool {

@@ -314,3 +314,22 @@ match = 'Failed while requesting a signed certificate'
 		t.Errorf("Process allocates %.1f times per non-matching line, want 0", n)
 	}
 }
+
+func TestSummaryOfUnmatchedOptionalGroup(t *testing.T) {
+	te := newTestEngine(t, `
+[[rule]]
+name = "fatal"
+severity = "critical"
+match = 'fatal(?:: (?P<reason>.+))?'
+summary = "exits: {{.reason}}"
+exclude = '(?:ignored|skipped) fatal'
+`)
+	te.feed(certManager, 0, "fatal")
+	te.feed(certManager, time.Second, "skipped fatal: test")
+	if len(te.alerts) != 1 {
+		t.Fatalf("got %d alerts, want 1 (the second line is excluded)", len(te.alerts))
+	}
+	if got := te.alerts[0].Summary; got != "exits: " {
+		t.Errorf("summary = %q, want the unmatched group empty", got)
+	}
+}

@@ -243,11 +243,14 @@ func lineFields(r *Rule, l *Line, submatches []int, node string) map[string]stri
 		}
 	}
 	if r.named {
+		// Every named group gets a value, empty when it took no part in the
+		// match, so a template prints nothing for it rather than "<no value>".
 		for i, name := range r.Match.SubexpNames() {
-			if name == "" || 2*i+1 >= len(submatches) || submatches[2*i] < 0 {
+			if name == "" {
 				continue
 			}
-			if _, taken := f[name]; !taken || f[name] == "" {
+			f[name] = ""
+			if 2*i+1 < len(submatches) && submatches[2*i] >= 0 {
 				f[name] = string(l.Text[submatches[2*i]:submatches[2*i+1]])
 			}
 		}

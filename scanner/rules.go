@@ -84,9 +84,12 @@ type Rule struct {
 
 	index     int
 	levelMask uint8
-	summary   *template.Template
-	prefilter *prefilter
-	named     bool // Match has named groups
+	// excludePrefilter skips the exclude pattern on lines without its
+	// literals, because an alternation can cost microseconds per line.
+	excludePrefilter *prefilter
+	summary          *template.Template
+	prefilter        *prefilter
+	named            bool // Match has named groups
 	// keyFromSource is true when every group_by field comes from the line's
 	// source, and needFields when alerts need each line's fields; together
 	// they let volume rules count lines without building fields.
@@ -324,6 +327,9 @@ func (b *ruleBuilder) build() *Rule {
 	if r.Cooldown < 0 || r.Repeat < 0 {
 		b.fail("cooldown", "durations must not be negative")
 	}
+	if r.Exclude != nil {
+		r.excludePrefilter = buildPrefilter(r.Exclude.String())
+	}
 	if r.Match != nil {
 		r.named = slices.ContainsFunc(r.Match.SubexpNames(), func(s string) bool { return s != "" })
 		r.prefilter = buildPrefilter(r.Match.String())
@@ -337,7 +343,10 @@ func (b *ruleBuilder) build() *Rule {
 	r.Summary, r.summary = b.summary(r.Match, r.Description)
 	r.labelTemplates = b.labelTemplates(r.Match, r.Labels)
 	r.usesFields = len(r.conditions) > 0 || slices.ContainsFunc(r.GroupBy, isParsedField) ||
-		strings.Contains(r.Summary, ".fields") || len(r.labelTemplates) > 0
+		(r.summary != nil && slices.Contains(templateFields(r.summary), "fields"))
+	for _, tmpl := range r.labelTemplates {
+		r.usesFields = r.usesFields || slices.Contains(templateFields(tmpl), "fields")
+	}
 	if len(b.errs) > 0 {
 		return nil
 	}

@@ -14,6 +14,19 @@ type snapshot struct {
 	Version int             `json:"version"`
 	Now     time.Time       `json:"now"`
 	Groups  []groupSnapshot `json:"groups"`
+	Storms  []stormSnapshot `json:"storms,omitempty"`
+}
+
+// stormSnapshot is the alert-limit window of one rule.
+type stormSnapshot struct {
+	Rule        string          `json:"rule"`
+	WindowStart time.Time       `json:"window_start"`
+	Sent        int             `json:"sent"`
+	Merged      int             `json:"merged"`
+	Lines       int             `json:"lines"`
+	First       time.Time       `json:"first"`
+	Last        time.Time       `json:"last"`
+	Namespaces  map[string]bool `json:"namespaces,omitempty"`
 }
 
 type groupSnapshot struct {
@@ -58,6 +71,12 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			s.Groups[len(s.Groups)-1].Rate = &rateSnapshot{Bucket: rt.bucket, Counts: rt.counts, Head: rt.head, Start: rt.start, First: rt.first}
 		}
 	}
+	for i, st := range e.storms {
+		if st != nil {
+			s.Storms = append(s.Storms, stormSnapshot{Rule: e.rules.rules[i].Name, WindowStart: st.windowStart, Sent: st.sent,
+				Merged: st.merged, Lines: st.lines, First: st.first, Last: st.last, Namespaces: st.namespaces})
+		}
+	}
 	return json.Marshal(s)
 }
 
@@ -97,6 +116,13 @@ func (e *Engine) Restore(data []byte) error {
 			}
 		}
 		e.groups[gs.Key] = g
+	}
+	e.storms = make([]*stormState, len(e.rules.rules))
+	for _, ss := range s.Storms {
+		if r, ok := byName[ss.Rule]; ok {
+			e.storms[r.index] = &stormState{windowStart: ss.WindowStart, sent: ss.Sent, merged: ss.Merged,
+				lines: ss.Lines, first: ss.First, last: ss.Last, namespaces: ss.Namespaces}
+		}
 	}
 	e.now = s.Now
 	e.started = e.started || !s.Now.IsZero()

@@ -62,3 +62,31 @@ max_alerts = 0
 		t.Errorf("got %d alerts with the limit off, want 50", len(te.alerts))
 	}
 }
+
+func TestStormStateSurvivesRestart(t *testing.T) {
+	rules := `
+[[rule]]
+name = "crashloop"
+severity = "warning"
+match = 'failed: (?P<id>\d+)'
+group_by = ["id"]
+max_alerts = 2
+`
+	before := newTestEngine(t, rules)
+	for i := 0; i < 10; i++ {
+		before.feed(certManager, time.Duration(i)*time.Second, fmt.Sprintf("request failed: %d", i))
+	}
+	state, err := before.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := newTestEngine(t, rules)
+	if err := after.Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	after.feed(certManager, time.Minute, "request failed: 99")
+	after.Advance(t0.Add(10 * time.Minute))
+	if len(after.alerts) != 1 || after.alerts[0].Labels["merged_alerts"] != "9" {
+		t.Fatalf("after restart: %d alerts %v, want one summary of the 8 held before and 1 after", len(after.alerts), after.kinds())
+	}
+}

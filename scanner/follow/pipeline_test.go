@@ -3,6 +3,8 @@ package follow
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -161,4 +163,34 @@ func cri(records ...string) string {
 		fmt.Fprintf(&b, "%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), r)
 	}
 	return b.String()
+}
+
+func TestPipelineCorruptStateIsKeptAside(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	stateFile := filepath.Join(stateDir, StateFileName)
+	if err := os.WriteFile(stateFile, []byte(`{"version":1,"positions":[{"pa`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newLogWriter(t, podLog(root, "kube-system", "etcd-0", "etcd"))
+	log := &alertLog{}
+	stop := startPipeline(t, root, stateDir, log)
+	// Without a usable state, the file is read from its end once opened.
+	waitFor(t, "the first position", func() bool {
+		st, err := ReadState(stateFile)
+		return err == nil && len(st.Positions) == 1
+	})
+	w.raw(cri("stdout F FATAL incident 9"))
+	waitAlerts(t, log, []string{"incident: incident 9 (kube-system/etcd)"})
+	stop()
+
+	kept, err := os.ReadFile(stateFile + ".corrupt")
+	if err != nil {
+		t.Fatalf("corrupt state was not kept: %v", err)
+	}
+	if string(kept) != `{"version":1,"positions":[{"pa` {
+		t.Errorf("kept state = %q, want the corrupt original", kept)
+	}
+	if _, err := ReadState(stateFile); err != nil {
+		t.Errorf("state after the run: %v", err)
+	}
 }
