@@ -53,9 +53,11 @@ type Config struct {
 	// Timeout bounds one push request.
 	Timeout sinks.Duration `toml:"timeout"`
 	// BatchMaxBytes bounds the log line bytes of one push request. A single
-	// alert that is larger is still sent, in a request of its own.
+	// entry that is larger is still sent, in a request of its own.
 	BatchMaxBytes int `toml:"batch_max_bytes"`
 
+	// Config sets the spool. Its retry_min and retry_max also set the
+	// client's short retry schedule for one batch.
 	spool.Config
 }
 
@@ -161,5 +163,50 @@ func (c Config) withDefaults() Config {
 	if c.BatchMaxBytes == 0 {
 		c.BatchMaxBytes = DefaultBatchMaxBytes
 	}
+	// The client's backoff takes these too, and a zero backoff would make
+	// it retry without pause.
+	if c.RetryMin == 0 {
+		c.RetryMin = sinks.Duration(spool.DefaultRetryMin)
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = sinks.Duration(spool.DefaultRetryMax)
+	}
 	return c
+}
+
+// pushHost returns the host and port of the push URL, the value of the
+// host label on loki-client-go's counters. The URL must be valid.
+func (c Config) pushHost() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// ValidateHosts reports Loki sinks that push to the same host and port.
+// loki-client-go counts sent and dropped entries per host, and a sink
+// reads these counters to confirm delivery, so two sinks cannot share a
+// host. New rejects the second sink as well; this check finds the conflict
+// while the configuration is validated, before anything is opened.
+func ValidateHosts(cfgs []Config) error {
+	var errs []error
+	first := map[string]string{}
+	for _, c := range cfgs {
+		host := c.pushHost()
+		if host == "" {
+			continue
+		}
+		if other, ok := first[host]; ok {
+			errs = append(errs, hostConflict(c.Name, other, host))
+			continue
+		}
+		first[host] = c.Name
+	}
+	return errors.Join(errs...)
+}
+
+func hostConflict(name, other, host string) error {
+	return fmt.Errorf("loki sink %q: url: host %s is already used by loki sink %q; "+
+		"the Loki client counts deliveries per host, so give each Loki sink its own host and port", name, host, other)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/prometheus/common/model"
 
 	"github.com/klaxon-agent/klaxon/scanner"
@@ -27,71 +26,48 @@ const maxLineBytes = 200 << 10
 
 const truncatedMarker = "…[truncated]"
 
-// streamEntry is one log entry with the labels of its stream.
+// streamEntry is one log entry with the labels of its stream, as it is
+// handed to the client.
 type streamEntry struct {
 	labels model.LabelSet
-	entry  push.Entry
+	time   time.Time
+	line   string
 }
 
-// requestBuilder groups the entries of one push request into streams.
-type requestBuilder struct {
-	streams map[string]*push.Stream
-	order   []string
+// entryBuilder turns spooled alerts into log entries.
+type entryBuilder struct {
+	// static are the configured labels of every stream.
+	static       model.LabelSet
+	forwardLines bool
 }
 
-func (r *requestBuilder) add(items []streamEntry) {
-	if r.streams == nil {
-		r.streams = map[string]*push.Stream{}
+func newEntryBuilder(cfg Config) *entryBuilder {
+	b := &entryBuilder{static: model.LabelSet{}, forwardLines: cfg.ForwardLines}
+	for name, value := range cfg.Labels {
+		b.static[model.LabelName(name)] = model.LabelValue(value)
 	}
-	for _, it := range items {
-		key := it.labels.String()
-		st, ok := r.streams[key]
-		if !ok {
-			st = &push.Stream{Labels: key}
-			r.streams[key] = st
-			r.order = append(r.order, key)
-		}
-		st.Entries = append(st.Entries, it.entry)
-	}
-}
-
-func (r *requestBuilder) request() *push.PushRequest {
-	req := &push.PushRequest{Streams: make([]push.Stream, 0, len(r.order))}
-	for _, key := range r.order {
-		req.Streams = append(req.Streams, *r.streams[key])
-	}
-	return req
-}
-
-// lineBytes returns the size of the entries' lines, which counts against
-// BatchMaxBytes.
-func lineBytes(items []streamEntry) int {
-	n := 0
-	for _, it := range items {
-		n += len(it.entry.Line)
-	}
-	return n
+	return b
 }
 
 // entries returns the log entries of one alert: the alert itself as a JSON
 // line, and its sample lines when ForwardLines is set.
-func (s *Sink) entries(e *spool.Entry) ([]streamEntry, error) {
+func (b *entryBuilder) entries(e *spool.Entry) ([]streamEntry, error) {
 	a := e.Alert
 	line, err := alertLine(a)
 	if err != nil {
 		return nil, err
 	}
-	items := []streamEntry{{labels: s.alertLabels(a), entry: push.Entry{Timestamp: alertTime(e), Line: line}}}
-	if !s.cfg.ForwardLines {
+	items := []streamEntry{{labels: b.alertLabels(a), time: alertTime(e), line: line}}
+	if !b.forwardLines {
 		return items, nil
 	}
-	labels := s.lineLabels(a)
+	labels := b.lineLabels(a)
 	for _, sample := range a.Lines {
 		ts := sample.Time
 		if ts.IsZero() {
 			ts = alertTime(e)
 		}
-		items = append(items, streamEntry{labels: labels, entry: push.Entry{Timestamp: ts, Line: truncate(sample.Text, maxLineBytes)}})
+		items = append(items, streamEntry{labels: labels, time: ts, line: truncate(sample.Text, maxLineBytes)})
 	}
 	return items, nil
 }
@@ -99,8 +75,8 @@ func (s *Sink) entries(e *spool.Entry) ([]streamEntry, error) {
 // alertLabels are the fixed, low-cardinality labels of an alert stream:
 // nothing taken from free log text becomes a label. Empty values are left
 // out because Loki treats them as absent.
-func (s *Sink) alertLabels(a *scanner.Alert) model.LabelSet {
-	ls := s.static.Clone()
+func (b *entryBuilder) alertLabels(a *scanner.Alert) model.LabelSet {
+	ls := b.static.Clone()
 	ls["job"] = jobAlerts
 	setLabel(ls, "rule", a.Rule)
 	setLabel(ls, "severity", a.Severity.String())
@@ -112,8 +88,8 @@ func (s *Sink) alertLabels(a *scanner.Alert) model.LabelSet {
 // lineLabels are the labels of the stream that holds an alert's sample
 // lines. The pod name is left out, because each new pod would make a new
 // stream; it is in the alert's JSON line.
-func (s *Sink) lineLabels(a *scanner.Alert) model.LabelSet {
-	ls := s.static.Clone()
+func (b *entryBuilder) lineLabels(a *scanner.Alert) model.LabelSet {
+	ls := b.static.Clone()
 	ls["job"] = jobLines
 	setLabel(ls, "rule", a.Rule)
 	setLabel(ls, "namespace", a.Namespace)

@@ -16,19 +16,25 @@ import (
 )
 
 // fakeLoki is a push endpoint on 127.0.0.1 that decodes requests as Loki
-// does and records every entry it accepts. It can be stopped and started
+// does, snappy-compressed protobuf, and records every entry it accepts,
+// duplicates included. It can be stopped and started
 // again on the same address, and scripted to respond with other statuses.
 type fakeLoki struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 
 	mu      sync.Mutex
 	srv     *http.Server
 	entries []fakeEntry
 	headers []http.Header
+	// failed counts the requests that got a status other than 204.
+	failed int
 	// respond, when set, decides the response to a request. A status of 0
 	// accepts the request.
 	respond func(req *push.PushRequest) (status int, header http.Header, body string)
+	// gate, when set, is called before a request is handled, outside the
+	// lock, and may block to hold the request.
+	gate func()
 }
 
 type fakeEntry struct {
@@ -37,7 +43,7 @@ type fakeEntry struct {
 	line   string
 }
 
-func newFakeLoki(t *testing.T) *fakeLoki {
+func newFakeLoki(t testing.TB) *fakeLoki {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,6 +92,12 @@ func (f *fakeLoki) start() {
 }
 
 func (f *fakeLoki) handle(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate()
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -114,6 +126,7 @@ func (f *fakeLoki) handle(w http.ResponseWriter, r *http.Request) {
 			for k, v := range header {
 				w.Header()[k] = v
 			}
+			f.failed++
 			w.WriteHeader(status)
 			io.WriteString(w, msg)
 			return
@@ -136,6 +149,14 @@ func (f *fakeLoki) received() []fakeEntry {
 	return out
 }
 
+// requestCount returns how many push requests arrived, and how many of
+// them got an error status.
+func (f *fakeLoki) requestCount() (total, failed int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.headers), f.failed
+}
+
 func (f *fakeLoki) requestHeaders() []http.Header {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -148,11 +169,17 @@ func (f *fakeLoki) setRespond(fn func(req *push.PushRequest) (int, http.Header, 
 	f.respond = fn
 }
 
+func (f *fakeLoki) setGate(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = fn
+}
+
 var labelPairPattern = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 
 // parseLabels reads the label string that Loki clients send, such as
 // {job="klaxon", rule="oom"}.
-func parseLabels(t *testing.T, s string) map[string]string {
+func parseLabels(t testing.TB, s string) map[string]string {
 	labels := map[string]string{}
 	for _, m := range labelPairPattern.FindAllStringSubmatch(s, -1) {
 		v, err := strconv.Unquote(`"` + m[2] + `"`)

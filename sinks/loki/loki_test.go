@@ -154,30 +154,71 @@ func TestSinkForwardsSampleLines(t *testing.T) {
 	}
 }
 
+// TestSinkRetriesServerErrors checks both retry layers: the client tries a
+// batch clientAttempts times, then gives up, and the spool hands the
+// alerts in again after its backoff instead of dropping them.
 func TestSinkRetriesServerErrors(t *testing.T) {
 	f := newFakeLoki(t)
-	failures := 0
+	statuses := []int{http.StatusServiceUnavailable, http.StatusInternalServerError, http.StatusTooManyRequests}
+	if len(statuses) != clientAttempts {
+		t.Fatalf("script has %d failures, want one per client attempt (%d)", len(statuses), clientAttempts)
+	}
+	failedResponses := 0
 	f.setRespond(func(*push.PushRequest) (int, http.Header, string) {
-		if failures < 2 {
-			failures++
-			return http.StatusServiceUnavailable, nil, "ingester not ready"
-		}
-		if failures < 3 {
-			failures++
-			return http.StatusTooManyRequests, http.Header{"Retry-After": {"0"}}, "rate limited"
+		if failedResponses < len(statuses) {
+			failedResponses++
+			return statuses[failedResponses-1], nil, "ingester not ready"
 		}
 		return 0, nil, ""
 	})
 	reg := prometheus.NewPedanticRegistry()
-	s := newTestSink(t, Config{URL: f.url()}, sinks.Options{Registerer: reg})
+	var logs syncBuffer
+	s := newTestSink(t, Config{URL: f.url()}, sinks.Options{Registerer: reg, Logger: newTextLogger(&logs)})
 	send(t, s, testAlert(1), testAlert(2))
 	closeSink(t, s)
 
 	if got := len(f.received()); got != 2 {
 		t.Errorf("received %d entries, want 2", got)
 	}
-	if got := testutil.ToFloat64(counter(t, reg, "klaxon_sink_delivery_failures_total")); got != 3 {
-		t.Errorf("delivery failures = %v, want 3", got)
+	if _, failed := f.requestCount(); failed != clientAttempts {
+		t.Errorf("failed requests = %d, want %d", failed, clientAttempts)
+	}
+	if got := testutil.ToFloat64(counter(t, reg, "klaxon_sink_delivery_failures_total")); got != 1 {
+		t.Errorf("delivery failures = %v, want 1: the client gives up once, then the spool retries", got)
+	}
+	if got := testutil.ToFloat64(counterWith(t, reg, "klaxon_sink_alerts_dropped_total", "reason", "rejected")); got != 0 {
+		t.Errorf("rejected drops = %v, want 0", got)
+	}
+	if !strings.Contains(logs.String(), "429 Too Many Requests") {
+		t.Errorf("log does not show the status the client gave up on:\n%s", logs.String())
+	}
+}
+
+// TestSinkKeepsAlertOnAuthFailure checks that a 401, which the client
+// does not retry, leaves the alert in the spool until the secret is fixed.
+func TestSinkKeepsAlertOnAuthFailure(t *testing.T) {
+	f := newFakeLoki(t)
+	denied := 0
+	f.setRespond(func(*push.PushRequest) (int, http.Header, string) {
+		if denied < 2 {
+			denied++
+			return http.StatusUnauthorized, nil, "invalid token"
+		}
+		return 0, nil, ""
+	})
+	reg := prometheus.NewPedanticRegistry()
+	s := newTestSink(t, Config{URL: f.url()}, sinks.Options{Registerer: reg})
+	send(t, s, testAlert(1))
+	closeSink(t, s)
+
+	if got := len(f.received()); got != 1 {
+		t.Errorf("received %d entries, want 1", got)
+	}
+	if got := testutil.ToFloat64(counter(t, reg, "klaxon_sink_delivery_failures_total")); got != 2 {
+		t.Errorf("delivery failures = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(counterWith(t, reg, "klaxon_sink_alerts_dropped_total", "reason", "rejected")); got != 0 {
+		t.Errorf("rejected drops = %v, want 0", got)
 	}
 }
 
@@ -264,9 +305,13 @@ func TestSinkKeepsSecretsOutOfLogs(t *testing.T) {
 
 func TestSinkBatchesByBytes(t *testing.T) {
 	f := newFakeLoki(t)
-	requests := 0
-	f.setRespond(func(*push.PushRequest) (int, http.Header, string) {
-		requests++
+	var perRequest []int
+	f.setRespond(func(req *push.PushRequest) (int, http.Header, string) {
+		n := 0
+		for _, st := range req.Streams {
+			n += len(st.Entries)
+		}
+		perRequest = append(perRequest, n)
 		return 0, nil, ""
 	})
 	// Hold delivery until all alerts are queued by starting with a spool
@@ -292,8 +337,16 @@ func TestSinkBatchesByBytes(t *testing.T) {
 	if got := len(f.received()); got != 6 {
 		t.Fatalf("received %d entries, want 6", got)
 	}
-	if requests != 3 {
-		t.Errorf("push requests = %d, want 3 of two alerts each", requests)
+	// The client closes a batch when the next entry would not fit, or when
+	// the batch is older than batchWait, so a slow machine may send more
+	// requests, but never one with more than two alerts.
+	if len(perRequest) < 3 {
+		t.Errorf("push requests = %v alerts each, want at least 3 requests", perRequest)
+	}
+	for i, n := range perRequest {
+		if n > 2 {
+			t.Errorf("request %d carries %d alerts, want at most 2 within batch_max_bytes", i, n)
+		}
 	}
 }
 

@@ -87,14 +87,20 @@ func TestRealLokiStoresAlerts(t *testing.T) {
 	}
 }
 
+// TestRealLokiRejectsTooOldAlert queues three alerts before delivery
+// starts, so that they share one batch, which Loki rejects with 400 for the
+// old alert while it stores the two others. Each alert is then sent alone,
+// and only the old one is dropped.
 func TestRealLokiRejectsTooOldAlert(t *testing.T) {
 	l := startRealLoki(t)
 	const tenant = "klaxon-test"
-	reg := prometheus.NewPedanticRegistry()
-	s := newTestSink(t, Config{URL: l.pushURL(), TenantID: tenant}, sinks.Options{Registerer: reg})
+	state := t.TempDir()
 	base := time.Now().Add(-5 * time.Minute)
 	old := recentAlert(1, time.Now().Add(-30*24*time.Hour))
-	send(t, s, recentAlert(0, base), old, recentAlert(2, base))
+	queueAlerts(t, state, recentAlert(0, base), old, recentAlert(2, base))
+
+	reg := prometheus.NewPedanticRegistry()
+	s := newTestSink(t, Config{URL: l.pushURL(), TenantID: tenant}, sinks.Options{StateDir: state, Registerer: reg})
 	closeSink(t, s)
 
 	got := l.waitForEntries(t, tenant, `{job="klaxon"}`, 2)
@@ -106,6 +112,19 @@ func TestRealLokiRejectsTooOldAlert(t *testing.T) {
 	if rejected != 1 {
 		t.Errorf("rejected drops = %v, want 1 for the 30-day-old alert", rejected)
 	}
+	delivered := testutil.ToFloat64(counterWith(t, reg, "klaxon_sink_alerts_delivered_total"))
+	if delivered != 2 {
+		t.Errorf("delivered = %v, want 2", delivered)
+	}
+}
+
+// queueAlerts leaves alerts in the spool of the sink "loki" under state,
+// through a sink that cannot reach its server and is closed at once.
+func queueAlerts(t *testing.T, state string, alerts ...*scanner.Alert) {
+	t.Helper()
+	s := newTestSink(t, Config{URL: "http://127.0.0.1:1/loki/api/v1/push"}, sinks.Options{StateDir: state})
+	send(t, s, alerts...)
+	closeNow(s)
 }
 
 // TestRealLokiOutage stops Loki, restarts the sink while Loki is down,
@@ -117,7 +136,12 @@ func TestRealLokiOutage(t *testing.T) {
 	const tenant = "klaxon-test"
 	state := t.TempDir()
 	cfg := Config{URL: l.pushURL(), TenantID: tenant}
-	s := newTestSink(t, cfg, sinks.Options{StateDir: state})
+	reg := prometheus.NewPedanticRegistry()
+	opts := sinks.Options{StateDir: state, Registerer: reg}
+	failures := func() float64 {
+		return testutil.ToFloat64(counter(t, reg, "klaxon_sink_delivery_failures_total"))
+	}
+	s := newTestSink(t, cfg, opts)
 	base := time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond)
 	next := 0
 	sendN := func(s *Sink, count int) {
@@ -131,13 +155,16 @@ func TestRealLokiOutage(t *testing.T) {
 	l.waitForEntries(t, tenant, `{job="klaxon"}`, 5)
 	l.stop(t)
 	sendN(s, 5)
+	waitFor(t, "a failed delivery during the outage", func() bool { return failures() >= 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("Close during the outage: %v", err)
 	}
 	cancel()
-	s = newTestSink(t, cfg, sinks.Options{StateDir: state})
+	s = newTestSink(t, cfg, opts)
 	sendN(s, 5)
+	atRestart := failures()
+	waitFor(t, "a failed delivery after the restart", func() bool { return failures() > atRestart })
 	l.start(t)
 	sendN(s, 5)
 	closeSink(t, s)
@@ -149,5 +176,10 @@ func TestRealLokiOutage(t *testing.T) {
 			t.Errorf("alert %d stored %d times, want once", i, c)
 		}
 	}
-	t.Logf("real Loki outage: %d alerts sent, %d stored, %d distinct", next, len(got), len(seen))
+	delivered := testutil.ToFloat64(counter(t, reg, "klaxon_sink_alerts_delivered_total"))
+	if delivered != float64(next) {
+		t.Errorf("delivered counter = %v, want %d", delivered, next)
+	}
+	t.Logf("real Loki outage: %d alerts sent, %d stored, %d distinct, %v reported delivered, %v delivery attempts failed",
+		next, len(got), len(seen), delivered, failures())
 }

@@ -75,6 +75,15 @@ func Decode(md *toml.MetaData, cfg Config) ([]Spec, error) {
 	}
 	if len(errs) == 0 {
 		errs = append(errs, sinks.ValidateRoutes(cfg.Routes, names))
+		var lokis []loki.Config
+		for _, spec := range specs {
+			if c, ok := spec.Config.(loki.Config); ok {
+				lokis = append(lokis, c)
+			}
+		}
+		// Two Loki sinks on one host would share the client's counters that
+		// tell which alerts were delivered.
+		errs = append(errs, loki.ValidateHosts(lokis))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

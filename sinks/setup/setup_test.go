@@ -184,3 +184,26 @@ func TestOpenClosesStartedSinksOnFailure(t *testing.T) {
 	cancel()
 	router.Close(ctx)
 }
+
+func TestDecodeRejectsTwoLokiSinksOnOneHost(t *testing.T) {
+	text := `
+[[sink]]
+name = "loki-a"
+type = "loki"
+url = "http://127.0.0.1:3100/loki/api/v1/push"
+[[sink]]
+name = "loki-b"
+type = "loki"
+url = "http://127.0.0.1:3100/loki/api/v1/push"
+tenant_id = "other"
+`
+	var cfg Config
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Decode(&md, cfg)
+	if err == nil || !strings.Contains(err.Error(), "loki-a") || !strings.Contains(err.Error(), "loki-b") {
+		t.Fatalf("err = %v, want one naming both sinks", err)
+	}
+}
