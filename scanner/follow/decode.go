@@ -6,16 +6,6 @@ import (
 	"github.com/klaxon-agent/klaxon/scanner"
 )
 
-// pendingReporter is implemented by decoders that report whether they hold
-// a partial line or a multi-line event. Without it a raw line is taken as
-// handled once its decoding emits a line, which is exact only while lines are
-// held for CRI partial chunks alone: so multi-line joining stays off.
-//
-// NOTE: without Pending, the saved offset can pass a stderr "P" chunk that is
-// still pending when a stdout line is emitted. A crash at that moment loses
-// the chunk's line.
-type pendingReporter interface{ Pending() bool }
-
 // accept decodes a batch into its stream's queue.
 func (p *Pipeline) accept(b *Batch) {
 	s := p.stream(b.Path)
@@ -44,10 +34,10 @@ func (p *Pipeline) stream(path string) *stream {
 		src := scanner.SourceFromPath(path)
 		src.Node = p.opts.Node
 		s = &stream{path: path, src: src, dec: scanner.NewDecoder(src, time.Now()), index: -1}
-		if _, ok := any(s.dec).(pendingReporter); ok {
-			s.dec.SetMultiline(p.opts.Rules.Multiline(src))
-			s.multiline = true
-		}
+		// A live file's plain lines without a time of their own were
+		// written just now.
+		s.dec.SetNow(time.Now)
+		p.setMultiline(s)
 		p.merge.streams[path] = s
 	}
 	return s
@@ -72,19 +62,18 @@ func (p *Pipeline) decodeLine(s *stream, raw *RawLine, ref *batchRef) {
 	p.decoded = p.decoded[:0]
 	s.dec.Decode(raw.Text, p.collect)
 	s.rawEnd = raw.End
-	if !s.pending(len(p.decoded) > 0) {
+	if !s.dec.Pending() {
 		s.safe = raw.End
 	}
 	p.queueDecoded(s, ref)
 }
 
-// pending reports whether the decoder holds part of what it read. emitted is
-// whether the last call emitted a line.
-func (s *stream) pending(emitted bool) bool {
-	if pr, ok := any(s.dec).(pendingReporter); ok {
-		return pr.Pending()
-	}
-	return !emitted
+// setMultiline applies the rules' multi-line joining settings for the
+// stream's source, which are nil when joining is off for it.
+func (p *Pipeline) setMultiline(s *stream) {
+	m := p.opts.Rules.Multiline(s.src)
+	s.dec.SetMultiline(m)
+	s.multiline = m != nil
 }
 
 // collect copies a decoded line, whose text the decoder reuses.
@@ -148,7 +137,7 @@ func (p *Pipeline) flushHeld(now time.Time) {
 		if s.multiline {
 			p.decoded = p.decoded[:0]
 			s.dec.FlushIdle(now, p.collect)
-			if !s.pending(len(p.decoded) > 0) {
+			if !s.dec.Pending() {
 				s.safe = s.rawEnd
 			}
 			p.queueDecoded(s, nil)

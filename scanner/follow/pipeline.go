@@ -231,6 +231,7 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 	switch {
 	case e.done:
 		p.positions.Delete(s.path)
+		p.forgetDeletedPod(s)
 		if len(s.queue) == 0 {
 			delete(p.merge.streams, s.path)
 			p.merge.setBehind(s, false, time.Time{})
@@ -239,6 +240,25 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 		p.positions.Set(e.pos)
 	}
 	e.ref.drop()
+}
+
+// forgetDeletedPod tells the engine that a stream's source is gone when its
+// pod folder no longer exists, so that absent and volume rules do not alert
+// on a deleted pod's silence. A container's old log removed while its pod
+// lives on is not forgotten, because the pod's silence still matters.
+func (p *Pipeline) forgetDeletedPod(s *stream) {
+	if s.src.Pod == "" || s.src.PodUID == "" {
+		return
+	}
+	podDir := filepath.Dir(filepath.Dir(s.path))
+	if filepath.Base(podDir) != s.src.Namespace+"_"+s.src.Pod+"_"+s.src.PodUID {
+		return
+	}
+	if _, err := os.Stat(podDir); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	p.engine.Forget(s.src)
+	p.log.Info("pod deleted", "namespace", s.src.Namespace, "pod", s.src.Pod, "path", s.path)
 }
 
 // deliver is the engine's Emit function.

@@ -66,19 +66,25 @@ func ReadState(path string) (*State, error) {
 	return &st, nil
 }
 
-// WriteState replaces the state file atomically: it writes a temporary file
-// in the same folder, syncs it, renames it over path and syncs the folder, so
-// a crash leaves either the old or the new state, never a mix.
-func WriteState(path string, st *State) (err error) {
+// WriteState replaces the state file atomically with WriteFileAtomic, so a
+// crash leaves either the old or the new state, never a mix.
+func WriteState(path string, st *State) error {
 	st.Version = stateVersion
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
+	return WriteFileAtomic(path, data)
+}
+
+// WriteFileAtomic replaces the file at path with data: it writes a
+// temporary file in the same folder, syncs it, renames it over path and
+// syncs the folder, so a crash leaves either the old or the new content.
+func WriteFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("create state: %w", err)
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -87,16 +93,16 @@ func WriteState(path string, st *State) (err error) {
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write state: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync state: %w", err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close state: %w", err)
+		return fmt.Errorf("close %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename state: %w", err)
+		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return syncDir(dir)
 }
