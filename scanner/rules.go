@@ -148,11 +148,7 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	}
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
-		}
-		return nil, fmt.Errorf("%s: invalid TOML: %w", name, err)
+		return nil, TOMLError(name, err)
 	}
 	var errs []error
 	for _, key := range md.Undecoded() {
@@ -768,6 +764,17 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q (use units ns, us, ms, s, m, h or d, e.g. \"10m\", \"24h\", \"7d\")", s)
 	}
 	return days + d, nil
+}
+
+// TOMLError words a decoding error of a TOML file as "name:line: invalid
+// TOML: what is wrong" when it carries a position, as syntax errors and
+// duplicate keys do.
+func TOMLError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
+	}
+	return fmt.Errorf("%s: invalid TOML: %w", name, err)
 }
 
 // FormatDuration writes d the way rules files do: "90s", "10m", "24h", "2d",

@@ -72,13 +72,13 @@ func LoadTestFile(path string) (*TestFile, error) {
 		Rules []string   `toml:"rules"`
 		Test  []RuleTest `toml:"test"`
 	}
-	md, err := toml.DecodeFile(path, &doc)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", path, pe.Position.Line, pe.Message)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("read test file: %w", err)
+	}
+	md, err := toml.Decode(string(data), &doc)
+	if err != nil {
+		return nil, TOMLError(path, err)
 	}
 	var errs []error
 	for _, key := range md.Undecoded() {

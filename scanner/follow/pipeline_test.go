@@ -55,10 +55,18 @@ func (l *alertLog) list() []string {
 	return slices.Clone(l.alerts)
 }
 
-// startPipeline runs a Pipeline until the returned function is called.
+// startPipeline runs a Pipeline with pipelineRules until the returned
+// function is called.
 func startPipeline(t *testing.T, root, stateDir string, log *alertLog) (stop func()) {
 	t.Helper()
-	rules, err := scanner.ParseRules("rules.toml", []byte(pipelineRules))
+	return startPipelineRules(t, root, stateDir, log, pipelineRules)
+}
+
+// startPipelineRules runs a Pipeline with the given rules until the
+// returned function is called.
+func startPipelineRules(t *testing.T, root, stateDir string, log *alertLog, rulesText string) (stop func()) {
+	t.Helper()
+	rules, err := scanner.ParseRules("rules.toml", []byte(rulesText))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,5 +200,108 @@ func TestPipelineCorruptStateIsKeptAside(t *testing.T) {
 	}
 	if _, err := ReadState(stateFile); err != nil {
 		t.Errorf("state after the run: %v", err)
+	}
+}
+
+func TestPipelineJoinsMultilineEvents(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	w := newLogWriter(t, podLog(root, "kube-system", "operator-0", "manager"))
+	log := &alertLog{}
+	stop := startPipelineRules(t, root, stateDir, log, `
+[[rule]]
+name = "handler-crash"
+severity = "critical"
+match = '(?s)IllegalStateException: boom.*at com\.example\.Handler\.run'
+summary = "handler crashed"
+`)
+	waitFor(t, "the first position", func() bool {
+		st, err := ReadState(filepath.Join(stateDir, StateFileName))
+		return err == nil && len(st.Positions) == 1
+	})
+	// The event is the last thing written, so only the idle flush can end it.
+	w.raw(cri("stdout F java.lang.IllegalStateException: boom",
+		"stdout F \tat com.example.Handler.run(Handler.java:42)",
+		"stdout F \tat java.base/java.lang.Thread.run(Thread.java:1583)"))
+	waitAlerts(t, log, []string{"handler-crash: handler crashed (kube-system/manager)"})
+	stop()
+}
+
+func TestPipelinePositionStopsAtHeldChunk(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	path := podLog(root, "kube-system", "etcd-0", "etcd")
+	w := newLogWriter(t, path)
+	log := &alertLog{}
+	stop := startPipeline(t, root, stateDir, log)
+	stateFile := filepath.Join(stateDir, StateFileName)
+	waitFor(t, "the first position", func() bool {
+		st, err := ReadState(stateFile)
+		return err == nil && len(st.Positions) == 1
+	})
+	first := cri("stdout F FATAL incident 1")
+	w.raw(first)
+	waitAlerts(t, log, []string{"incident: incident 1 (kube-system/etcd)"})
+	w.raw(cri("stderr P FATAL incident ", "stdout F FATAL incident 2"))
+	waitAlerts(t, log, []string{"incident: incident 1 (kube-system/etcd)", "incident: incident 2 (kube-system/etcd)"})
+	stop()
+
+	st, err := ReadState(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Positions) != 1 || st.Positions[0].Offset != int64(len(first)) {
+		t.Fatalf("saved positions = %+v, want offset %d, before the held chunk", st.Positions, len(first))
+	}
+	// After a restart the held chunk is read again and completed.
+	log2 := &alertLog{}
+	startPipeline(t, root, stateDir, log2)
+	w.raw(cri("stderr F 3"))
+	waitAlerts(t, log2, []string{"incident: incident 3 (kube-system/etcd)"})
+}
+
+func TestPipelineForgetsDeletedPods(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	doomed := podLog(root, "kube-system", "doomed-pod", "app")
+	staying := podLog(root, "kube-system", "staying-pod", "app")
+	wd, ws := newLogWriter(t, doomed), newLogWriter(t, staying)
+	stop := startPipelineRules(t, root, stateDir, &alertLog{}, `
+[[rule]]
+name = "heartbeat-missing"
+severity = "warning"
+kind = "absent"
+match = 'heartbeat'
+for = "1h"
+group_by = ["pod"]
+`)
+	stateFile := filepath.Join(stateDir, StateFileName)
+	waitFor(t, "two positions", func() bool {
+		st, err := ReadState(stateFile)
+		return err == nil && len(st.Positions) == 2
+	})
+	wd.raw(cri("stdout F heartbeat"))
+	ws.raw(cri("stdout F heartbeat"))
+	waitFor(t, "both heartbeats in the saved alert state", func() bool {
+		st, err := ReadState(stateFile)
+		return err == nil && strings.Contains(string(st.Engine), "doomed-pod") &&
+			strings.Contains(string(st.Engine), "staying-pod")
+	})
+	wd.f.Close()
+	if err := os.RemoveAll(filepath.Dir(filepath.Dir(doomed))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted pod's position to go", func() bool {
+		st, err := ReadState(stateFile)
+		return err == nil && len(st.Positions) == 1
+	})
+	stop()
+
+	st, err := ReadState(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(st.Engine), "doomed-pod") {
+		t.Errorf("alert state still expects lines from the deleted pod: %s", st.Engine)
+	}
+	if !strings.Contains(string(st.Engine), "staying-pod") {
+		t.Errorf("alert state lost the pod that still exists: %s", st.Engine)
 	}
 }
