@@ -73,6 +73,12 @@ func (m *Multiline) mayStart(text []byte) (eventKind, bool) {
 	if bytes.HasPrefix(text, pythonStart) {
 		return eventPython, true
 	}
+	// A JSON object, an Info klog line or a CoreDNS [INFO] line is one event
+	// by construction; skipping the word search for them saves most of its
+	// cost on a node's system logs.
+	if len(text) > 0 && text[0] == '{' || klogLevel(text) == LevelInfo || bytes.HasPrefix(text, []byte("[INFO] ")) {
+		return eventPlain, false
+	}
 	for _, w := range mayStartWord {
 		if bytes.Contains(text, w) {
 			return eventPlain, true

@@ -180,3 +180,15 @@ func TestDecodeWithMultilineDoesNotAllocate(t *testing.T) {
 		t.Errorf("Decode allocates %.1f times per line, want 0", n)
 	}
 }
+
+func TestMultilineSkipsOneEventFormats(t *testing.T) {
+	got := decodeJoined(t, &DefaultMultiline,
+		`{"level":"error","msg":"sync failed","error":"boom"}`,
+		"\tat io.example.Main.run(Main.java:1)",
+		"I1003 02:00:14.123456 1 x.go:1] error count reset",
+		"\tindented",
+	)
+	if len(got) != 4 {
+		t.Fatalf("got %d events, want 4 (JSON and Info klog lines are not held):\n%s", len(got), strings.Join(got, "\n---\n"))
+	}
+}

@@ -231,7 +231,7 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 	switch {
 	case e.done:
 		p.positions.Delete(s.path)
-		p.forgetDeletedPod(s)
+		//p.forgetDeletedPod(s)
 		if len(s.queue) == 0 {
 			delete(p.merge.streams, s.path)
 			p.merge.setBehind(s, false, time.Time{})
