@@ -65,6 +65,9 @@ func parseJSONFields(body []byte, f map[string]string) {
 		return
 	}
 	for k, raw := range obj {
+		if k == "" {
+			continue // an empty key cannot be named in a rule
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			f[k] = s

@@ -298,7 +298,7 @@ func parseGoLogTime(text []byte) (time.Time, bool) {
 	year, ok1 := atoi(text[0:4])
 	month, ok2 := atoi(text[5:7])
 	day, ok3 := atoi(text[8:10])
-	if !ok1 || !ok2 || !ok3 {
+	if !ok1 || !ok2 || !ok3 || !plausibleYear(year) {
 		return time.Time{}, false
 	}
 	return clockTime(text[11:19], year, month, day, 0)
@@ -309,7 +309,7 @@ func parseGoLogTime(text []byte) (time.Time, bool) {
 // line more than a day after ref, for logs that span New Year.
 func yearlessTime(clock []byte, month, day, nsec int, ref time.Time) (time.Time, bool) {
 	year := ref.Year()
-	if ref.IsZero() {
+	if !plausibleYear(year) {
 		year = time.Now().Year()
 	}
 	t, ok := clockTime(clock, year, month, day, nsec)

@@ -20,7 +20,7 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 	hour, ok4 := atoi(b[11:13])
 	minute, ok5 := atoi(b[14:16])
 	sec, ok6 := atoi(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !plausibleYear(year) || month < 1 || month > 12 || day < 1 ||
 		day > 31 || hour > 23 || minute > 59 || sec > 60 {
 		return time.Time{}, false
 	}
@@ -49,6 +49,11 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc), true
 }
+
+// plausibleYear bounds the years a log timestamp can have. Year 1 is Go's
+// zero time, which the engine reads as "no time", and no log line predates
+// the Unix epoch.
+func plausibleYear(year int) bool { return year >= 1970 && year <= 9999 }
 
 // parseZone reads "Z" or an offset such as "+01:00" or "+0100".
 func parseZone(b []byte) (*time.Location, bool) {

@@ -168,6 +168,10 @@ func (r *Router) Send(ctx context.Context, a *scanner.Alert) error {
 	return errors.Join(errs...)
 }
 
+// Sinks returns the Router's sinks with their names, in the order they
+// were given to NewRouter. The Router still owns them.
+func (r *Router) Sinks() []Named { return slices.Clone(r.sinks) }
+
 func (r *Router) sink(name string) Sink {
 	for _, s := range r.sinks {
 		if s.Name == name {

@@ -2,23 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/klaxon-agent/klaxon/scanner"
 	"github.com/klaxon-agent/klaxon/scanner/follow"
 	"github.com/klaxon-agent/klaxon/sinks"
-	"github.com/klaxon-agent/klaxon/sinks/stdout"
 )
 
 // Shutdown budget, inside the 30 s a pod gets by default between SIGTERM
@@ -35,6 +27,7 @@ type agentFlags struct {
 	rules     rulesFlag
 	logRoot   string
 	stateDir  string
+	metrics   string
 	logFormat string
 	logLevel  string
 	check     bool
@@ -45,12 +38,7 @@ func runAgent(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wr
 	if !ok {
 		return code
 	}
-	cfg, err := agentSetup(fl)
-	if err != nil {
-		fmt.Fprintf(errOut, "klaxon agent: %v\n", err)
-		return exitUsage
-	}
-	rs, rulesName, err := loadRules(cfg.Rules)
+	cfg, rs, rulesName, err := loadAgent(fl)
 	if err != nil {
 		fmt.Fprintf(errOut, "klaxon agent: %v\n", err)
 		return exitUsage
@@ -64,7 +52,11 @@ func runAgent(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wr
 		fmt.Fprintf(errOut, "klaxon agent: %v\n", err)
 		return exitUsage
 	}
-	if err := serveAgent(ctx, cfg, rs, out, logger); err != nil {
+	load := func() (*agentConfig, *scanner.RuleSet, error) {
+		cfg, rs, _, err := loadAgent(fl)
+		return cfg, rs, err
+	}
+	if err := serveAgent(ctx, agentInputs{cfg: cfg, rules: rs, configFile: fl.config, load: load}, out, logger); err != nil {
 		logger.Error("agent failed", "err", err)
 		return exitError
 	}
@@ -79,6 +71,7 @@ func parseAgentFlags(args []string, errOut io.Writer) (*agentFlags, int, bool) {
 	fs.Var(&fl.rules, "rules", "rules `file`, overriding the config's rules (repeatable)")
 	fs.StringVar(&fl.logRoot, "log-root", "", "kubelet pod log `folder`, overriding the config (default "+follow.DefaultRoot+")")
 	fs.StringVar(&fl.stateDir, "state-dir", "", "`folder` for positions and alert state, overriding the config (default "+defaultStateDir+")")
+	fs.StringVar(&fl.metrics, "metrics-address", "", "`host:port` of /metrics, /healthz, /readyz and /coverage, overriding the config (default "+defaultMetricsAddress+")")
 	fs.StringVar(&fl.logFormat, "log-format", "json", "format of the agent's own logs on standard error: json or text")
 	fs.StringVar(&fl.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fs.BoolVar(&fl.check, "check-config", false, "validate the configuration and rules, then exit")
@@ -86,7 +79,8 @@ func parseAgentFlags(args []string, errOut io.Writer) (*agentFlags, int, bool) {
 		fmt.Fprintln(errOut, "Usage: klaxon agent [OPTIONS]\n\n"+
 			"Follows the container logs of a node's system namespaces and raises alerts as\n"+
 			"lines arrive. Alerts go to the configured sinks, or to standard output as JSON\n"+
-			"lines when none is configured. Stops on SIGINT or SIGTERM after saving its state.\n"+
+			"lines when none is configured. Reloads the config and rules on SIGHUP and when\n"+
+			"their files change. Stops on SIGINT or SIGTERM after saving its state.\n"+
 			"Exit status: 0 after a clean stop, 1 if the agent failed, 2 for a usage, config\n"+
 			"or rules error.\n\nOptions:")
 		fs.PrintDefaults()
@@ -99,6 +93,23 @@ func parseAgentFlags(args []string, errOut io.Writer) (*agentFlags, int, bool) {
 		return nil, exitUsage, false
 	}
 	return fl, 0, true
+}
+
+// loadAgent loads and validates the config and rules that fl name. It
+// returns a name of the rules for messages too.
+func loadAgent(fl *agentFlags) (*agentConfig, *scanner.RuleSet, string, error) {
+	cfg, err := agentSetup(fl)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	rs, rulesName, err := loadRules(cfg.Rules)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := checkRoutes(cfg, rs); err != nil {
+		return nil, nil, "", err
+	}
+	return cfg, rs, rulesName, nil
 }
 
 // agentSetup loads the config file, if any, and applies the flags over it.
@@ -119,6 +130,9 @@ func agentSetup(fl *agentFlags) (*agentConfig, error) {
 	if fl.stateDir != "" {
 		cfg.StateDir = fl.stateDir
 	}
+	if fl.metrics != "" {
+		cfg.MetricsAddress = fl.metrics
+	}
 	return cfg, cfg.validate()
 }
 
@@ -137,82 +151,13 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("invalid --log-format %q (allowed: json, text)", format)
 }
 
-// serveAgent runs the pipeline until ctx is cancelled, then closes the sinks.
-func serveAgent(ctx context.Context, cfg *agentConfig, rs *scanner.RuleSet, out io.Writer, logger *slog.Logger) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	sink := buildSink(cfg, out)
-
-	// Sends outlive the signal by sendGrace, so an alert already raised is
-	// still delivered before its line's position can be saved.
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
-	stopTimer := context.AfterFunc(ctx, func() { time.AfterFunc(sendGrace, cancelSends) })
-	defer stopTimer()
-
-	tail := cfg.tailOptions()
-	tail.Logger, tail.Registerer = logger, reg
-	p, err := follow.NewPipeline(follow.PipelineOptions{
-		Tail:               tail,
-		Rules:              rs,
-		Node:               cfg.nodeName(),
-		StateDir:           cfg.StateDir,
-		FromStart:          cfg.StartAt == startAtBeginning,
-		CheckpointInterval: time.Duration(cfg.Follow.SaveInterval),
-		Deliver:            func(a *scanner.Alert) error { return sink.Send(sendCtx, a) },
-	})
-	if err != nil {
-		return err
-	}
-	_, stopMetrics, err := serveMetrics(cfg.MetricsAddress, reg, logger)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-
-	logger.Info("agent started", "node", cfg.nodeName(), "log_root", cfg.LogRoot, "state_dir", cfg.StateDir,
-		"rules", len(rs.Rules()))
-	runErr := p.Run(ctx)
-	// Run saved the positions and the alert state, so the sinks flush now.
+// closeSink flushes the sinks within closeGrace.
+func closeSink(ctx context.Context, sink sinks.Sink, logger *slog.Logger) error {
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
-	closeErr := sink.Close(closeCtx)
-	if closeErr != nil {
-		logger.Error("cannot flush sinks", "err", closeErr)
-	}
-	logger.Info("agent stopped")
-	return errors.Join(runErr, closeErr)
-}
-
-// buildSink returns where alerts go: standard output as JSON lines, the
-// format of `klaxon replay --output json`, when the config names no sink.
-func buildSink(_ *agentConfig, out io.Writer) sinks.Sink {
-	return stdout.New(out, stdout.FormatJSON)
-}
-
-// serveMetrics serves /metrics on addr until the returned function is
-// called, and returns the address it listens on. An empty addr serves
-// nothing.
-func serveMetrics(addr string, reg *prometheus.Registry, logger *slog.Logger) (string, func(), error) {
-	if addr == "" {
-		return "", func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
+	err := sink.Close(closeCtx)
 	if err != nil {
-		return "", nil, fmt.Errorf("listen for metrics: %w", err)
+		logger.Error("cannot flush sinks", "err", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics server failed", "err", err)
-		}
-	}()
-	logger.Info("serving metrics", "address", ln.Addr().String())
-	return ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
+	return err
 }

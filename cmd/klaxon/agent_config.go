@@ -10,8 +10,10 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/klaxon-agent/klaxon/certwatch"
 	"github.com/klaxon-agent/klaxon/scanner/follow"
 	"github.com/klaxon-agent/klaxon/sinks"
+	"github.com/klaxon-agent/klaxon/sinks/setup"
 )
 
 // Values of start_at.
@@ -22,6 +24,10 @@ const (
 
 // defaultStateDir holds the positions, the alert state and the sinks' spools.
 const defaultStateDir = "/var/lib/klaxon"
+
+// defaultMetricsAddress is the address of the agent's HTTP endpoints, whose
+// port the deploy files' probes and PodMonitor use.
+const defaultMetricsAddress = ":9090"
 
 // agentConfig is the TOML configuration of `klaxon agent`. Every key is
 // optional.
@@ -43,11 +49,25 @@ type agentConfig struct {
 	// ExtraFiles are globs of further plain log files, such as a control
 	// plane's own logs. They must not match rotated files.
 	ExtraFiles []string `toml:"extra_files"`
-	// MetricsAddress is the host:port that serves /metrics; empty disables it.
+	// MetricsAddress is the host:port that serves /metrics, /healthz,
+	// /readyz and /coverage; empty disables them.
 	MetricsAddress string `toml:"metrics_address"`
 
 	Namespaces namespacesConfig `toml:"namespaces"`
 	Follow     followConfig     `toml:"follow"`
+	// SelfAlertAfter is how long a sink may fail to deliver before an alert
+	// about it goes out through the other sinks; 0 turns this off.
+	SelfAlertAfter sinks.Duration `toml:"self_alert_after"`
+
+	Heartbeat heartbeatConfig `toml:"heartbeat"`
+	// Certs is the certificate watch. Without files and endpoints it is off.
+	Certs certwatch.Config `toml:"certs"`
+	// Config holds the [[sink]] and [[route]] tables. Without a sink, alerts
+	// go to standard output as JSON lines.
+	setup.Config
+
+	// sinkSpecs are the decoded [[sink]] tables.
+	sinkSpecs []setup.Spec
 }
 
 // namespacesConfig selects pods by namespace glob.
@@ -69,7 +89,15 @@ type followConfig struct {
 }
 
 func defaultAgentConfig() *agentConfig {
-	return &agentConfig{LogRoot: follow.DefaultRoot, StateDir: defaultStateDir, StartAt: startAtEnd}
+	return &agentConfig{
+		LogRoot:        follow.DefaultRoot,
+		StateDir:       defaultStateDir,
+		StartAt:        startAtEnd,
+		MetricsAddress: defaultMetricsAddress,
+		SelfAlertAfter: sinks.Duration(defaultSelfAlertAfter),
+		Heartbeat:      defaultHeartbeatConfig(),
+		Certs:          certwatch.DefaultConfig(),
+	}
 }
 
 // loadAgentConfig reads a config file over the defaults. Unknown keys are
@@ -90,6 +118,13 @@ func loadAgentConfig(path string) (*agentConfig, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var errs []error
+	// Decode reads the [[sink]] tables before the check of unknown keys,
+	// because it marks the keys of each sink type as decoded.
+	specs, err := setup.Decode(&md, cfg.Config)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+	cfg.sinkSpecs = specs
 	for _, key := range md.Undecoded() {
 		errs = append(errs, fmt.Errorf("%s:%d: unknown key %q", path, keyLine(data, key), key.String()))
 	}
@@ -121,6 +156,15 @@ func (c *agentConfig) validate() error {
 		}
 	}
 	errs = append(errs, c.Follow.validate()...)
+	if v := time.Duration(c.SelfAlertAfter); v != 0 && (v < time.Second || v > 24*time.Hour) {
+		errs = append(errs, fmt.Errorf("self_alert_after: %s is outside 1s to 24h (0s turns self-alerts off)", v))
+	}
+	errs = append(errs, c.Heartbeat.validate()...)
+	if c.certsEnabled() {
+		if err := c.Certs.Validate(); err != nil {
+			errs = append(errs, prefixErrors("certs.", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -146,6 +190,25 @@ func (f followConfig) validate() []error {
 		errs = append(errs, fmt.Errorf("follow.max_files: %d must not be negative", f.MaxFiles))
 	}
 	return errs
+}
+
+// certsEnabled reports whether the certificate watch has anything to check.
+func (c *agentConfig) certsEnabled() bool {
+	return len(c.Certs.Files) > 0 || len(c.Certs.Endpoints) > 0
+}
+
+// prefixErrors puts prefix before each error that err joins, so that every
+// line of the message names its full key.
+func prefixErrors(prefix string, err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s%w", prefix, err)
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		errs = append(errs, fmt.Errorf("%s%w", prefix, e))
+	}
+	return errors.Join(errs...)
 }
 
 // tailOptions returns the follow options the config sets.

@@ -3,17 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/klaxon-agent/klaxon/scanner/follow"
 )
@@ -193,7 +188,7 @@ func TestRunAgentStopsOnCancel(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- runAgent(ctx, []string{"--rules", rules, "--log-root", root, "--state-dir", filepath.Join(dir, "state"),
-			"--log-format", "text"}, nil, &out, &errOut)
+			"--log-format", "text", "--metrics-address", "127.0.0.1:0"}, nil, &out, &errOut)
 	}()
 
 	// Lines are appended until the agent has opened the file and saved.
@@ -250,32 +245,4 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-func TestServeMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "klaxon_test_total", Help: "A test counter."})
-	reg.MustRegister(c)
-	c.Add(3)
-	addr, stop, err := serveMetrics("127.0.0.1:0", reg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("status = %d, want 200", resp.StatusCode)
-	}
-	if !strings.Contains(string(body), "klaxon_test_total 3") {
-		t.Errorf("metrics do not contain the counter:\n%s", body)
-	}
 }

@@ -341,6 +341,7 @@ rules = [%q]
 node = "node-a"
 start_at = "beginning"
 extra_files = [%q]
+metrics_address = "127.0.0.1:0"
 
 [follow]
 save_interval = "1s"

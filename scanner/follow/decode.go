@@ -61,6 +61,7 @@ func (p *Pipeline) startFile(s *stream, b *Batch) {
 func (p *Pipeline) decodeLine(s *stream, raw *RawLine, ref *batchRef) {
 	p.decoded = p.decoded[:0]
 	s.dec.Decode(raw.Text, p.collect)
+	p.countStats(s)
 	s.rawEnd = raw.End
 	if !s.dec.Pending() {
 		s.safe = raw.End
@@ -74,6 +75,15 @@ func (p *Pipeline) setMultiline(s *stream) {
 	m := p.opts.Rules.Multiline(s.src)
 	s.dec.SetMultiline(m)
 	s.multiline = m != nil
+}
+
+// countStats counts the lines the stream's decoder truncated or could not
+// parse since the last call.
+func (p *Pipeline) countStats(s *stream) {
+	st := s.dec.Stats
+	p.metrics.truncated.Add(float64(st.Truncated - s.stats.Truncated))
+	p.metrics.malformed.Add(float64(st.Malformed - s.stats.Malformed))
+	s.stats = st
 }
 
 // collect copies a decoded line, whose text the decoder reuses.
@@ -118,6 +128,7 @@ func (p *Pipeline) queueOrApply(s *stream, e entry) {
 func (p *Pipeline) flushDecoder(s *stream) {
 	p.decoded = p.decoded[:0]
 	s.dec.Flush(p.collect)
+	p.countStats(s)
 	s.safe = s.rawEnd
 	p.queueDecoded(s, nil)
 }
@@ -137,6 +148,7 @@ func (p *Pipeline) flushHeld(now time.Time) {
 		if s.multiline {
 			p.decoded = p.decoded[:0]
 			s.dec.FlushIdle(now, p.collect)
+			p.countStats(s)
 			if !s.dec.Pending() {
 				s.safe = s.rawEnd
 			}

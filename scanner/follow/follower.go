@@ -207,8 +207,8 @@ func (f *follower) flush(ctx context.Context, more bool) bool {
 	b := f.batch
 	f.batch = nil
 	b.More, b.Size, b.File = more, max(f.size, f.offset), f.id
-	f.tl.metrics.lines.Add(float64(len(b.Lines)))
-	f.tl.metrics.bytes.Add(float64(f.offset - b.Start))
+	f.tl.metrics.lines.WithLabelValues(f.labels[0]).Add(float64(len(b.Lines)))
+	f.tl.metrics.bytes.WithLabelValues(f.labels[0]).Add(float64(f.offset - b.Start))
 	return f.send(ctx, b)
 }
 

@@ -51,8 +51,9 @@ type stream struct {
 	safe      int64  // end of the last raw line after which no partial line was pending
 	size      int64
 	lastRaw   time.Time
-	multiline bool // the decoder joins multi-line events
-	behind    bool // the last batch was full: older lines may follow
+	multiline bool                 // the decoder joins multi-line events
+	stats     scanner.DecoderStats // the decoder's counts already added to the metrics
+	behind    bool                 // the last batch was full: older lines may follow
 	behindAt  time.Time
 }
 
@@ -147,6 +148,15 @@ func (m *merger) pop(s *stream) entry {
 		heap.Fix(&m.heap, s.index)
 	}
 	return e
+}
+
+// queued returns how many entries wait in all streams.
+func (m *merger) queued() int {
+	n := 0
+	for _, s := range m.streams {
+		n += len(s.queue)
+	}
+	return n
 }
 
 // caughtUp reports whether no stream has queued entries or is behind.

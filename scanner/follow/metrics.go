@@ -22,8 +22,8 @@ const (
 
 type metrics struct {
 	files         prometheus.Gauge
-	lines         prometheus.Counter
-	bytes         prometheus.Counter
+	lines         *prometheus.CounterVec
+	bytes         *prometheus.CounterVec
 	rotations     *prometheus.CounterVec
 	unreadBytes   *prometheus.CounterVec
 	watchFailures prometheus.Counter
@@ -39,14 +39,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "klaxon_follow_open_files",
 			Help: "Files being followed, each with an open descriptor.",
 		}),
-		lines: f.NewCounter(prometheus.CounterOpts{
+		lines: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_follow_lines_total",
-			Help: "Physical lines read from followed files.",
-		}),
-		bytes: f.NewCounter(prometheus.CounterOpts{
+			Help: "Physical lines read from followed files, by namespace (empty for extra files).",
+		}, []string{"namespace"}),
+		bytes: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_follow_read_bytes_total",
-			Help: "Bytes read from followed files, uncompressed.",
-		}),
+			Help: "Bytes read from followed files, uncompressed, by namespace (empty for extra files).",
+		}, []string{"namespace"}),
 		rotations: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_follow_rotations_total",
 			Help: "Rotations seen: kind is rename (or deletion) or truncate.",

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +67,12 @@ type Pipeline struct {
 	emitted   bool // an alert was raised since the last save
 	decoded   []scanner.Line
 	lastSaved time.Time
+
+	ended    []endedSource
+	requests chan func()  // run on the pipeline's goroutine, from SetRules
+	progress atomic.Int64 // Unix nanoseconds of the loop's last round
+	caughtUp atomic.Bool  // every file was read to its end once and handled
+	lastLine lastLines
 }
 
 // NewPipeline reads the state file, restores the engine from it, and
@@ -92,7 +100,10 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 		stateFile: filepath.Join(opts.StateDir, StateFileName),
 		lock:      lock,
 		merge:     merger{streams: map[string]*stream{}, behind: map[*stream]bool{}},
+		lastLine:  lastLines{m: map[string]time.Time{}},
+		requests:  make(chan func()),
 	}
+	p.progress.Store(time.Now().UnixNano())
 	p.engine = scanner.NewEngine(opts.Rules, scanner.EngineOptions{Node: opts.Node, Emit: p.deliver})
 
 	st := p.loadState()
@@ -153,6 +164,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	lastAdvance := time.Now()
 	p.lastSaved = time.Now()
 	for batches != nil {
+		p.progress.Store(time.Now().UnixNano())
 		select {
 		case <-ctx.Done():
 			batches = nil
@@ -164,10 +176,20 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.accept(b)
 			p.acceptReady(batches)
 			p.release()
+		case req := <-p.requests:
+			req()
 		case now := <-tick.C:
 			p.flushHeld(now)
 			p.release()
-			if now.Sub(lastAdvance) >= advanceEvery && p.merge.caughtUp() && p.tailer.CaughtUp() {
+			p.metrics.queued.Set(float64(p.merge.queued()))
+			caughtUp := p.merge.caughtUp() && p.tailer.CaughtUp()
+			if caughtUp {
+				p.caughtUp.Store(true)
+			}
+			if len(p.ended) > 0 && now.Sub(lastAdvance) >= advanceEvery {
+				p.forgetDeletedPods(now)
+			}
+			if now.Sub(lastAdvance) >= advanceEvery && caughtUp {
 				p.engine.Advance(now)
 				lastAdvance = now
 			}
@@ -227,11 +249,13 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 		p.engine.Process(&e.line)
 		p.metrics.lines.Inc()
 		p.metrics.lag.Set(time.Since(e.line.Time).Seconds())
+		p.lastLine.set(s.path, e.line.Time)
 	}
 	switch {
 	case e.done:
 		p.positions.Delete(s.path)
-		//p.forgetDeletedPod(s)
+		p.lastLine.delete(s.path)
+		p.endSource(s, time.Now())
 		if len(s.queue) == 0 {
 			delete(p.merge.streams, s.path)
 			p.merge.setBehind(s, false, time.Time{})
@@ -242,11 +266,22 @@ func (p *Pipeline) handle(s *stream, e *entry) {
 	e.ref.drop()
 }
 
-// forgetDeletedPod tells the engine that a stream's source is gone when its
-// pod folder no longer exists, so that absent and volume rules do not alert
-// on a deleted pod's silence. A container's old log removed while its pod
-// lives on is not forgotten, because the pod's silence still matters.
-func (p *Pipeline) forgetDeletedPod(s *stream) {
+// endedSource is the source of a path that no longer exists, kept until its
+// pod folder is gone too or forgetWait has passed.
+type endedSource struct {
+	src    *scanner.Source
+	podDir string
+	at     time.Time
+}
+
+// forgetWait is how long the pipeline waits for the pod folder of a deleted
+// container log to go. The kubelet removes a pod's files before its folder,
+// and a container's old log may go while its pod lives on.
+const forgetWait = time.Hour
+
+// endSource notes that a stream's path is gone, so that its source is
+// forgotten once its pod folder is gone too.
+func (p *Pipeline) endSource(s *stream, now time.Time) {
 	if s.src.Pod == "" || s.src.PodUID == "" {
 		return
 	}
@@ -254,22 +289,49 @@ func (p *Pipeline) forgetDeletedPod(s *stream) {
 	if filepath.Base(podDir) != s.src.Namespace+"_"+s.src.Pod+"_"+s.src.PodUID {
 		return
 	}
-	if _, err := os.Stat(podDir); !errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	p.engine.Forget(s.src)
-	p.log.Info("pod deleted", "namespace", s.src.Namespace, "pod", s.src.Pod, "path", s.path)
+	p.ended = append(p.ended, endedSource{src: s.src, podDir: podDir, at: now})
+	p.forgetDeletedPods(now)
+}
+
+// forgetDeletedPods makes the engine forget the sources of deleted pods, so
+// that absent and volume rules do not alert on their silence. A
+// container's old log removed while its pod lives on is not forgotten,
+// because the pod's silence still matters.
+func (p *Pipeline) forgetDeletedPods(now time.Time) {
+	p.ended = slices.DeleteFunc(p.ended, func(e endedSource) bool {
+		if _, err := os.Stat(e.podDir); errors.Is(err, os.ErrNotExist) {
+			p.engine.Forget(e.src)
+			p.log.Info("forgot deleted pod's log", "namespace", e.src.Namespace, "pod", e.src.Pod, "path", e.src.Path)
+			return true
+		}
+		return now.Sub(e.at) > forgetWait
+	})
 }
 
 // deliver is the engine's Emit function.
 func (p *Pipeline) deliver(a *scanner.Alert) {
 	p.emitted = true
-	p.metrics.alerts.Inc()
+	p.metrics.alerts.WithLabelValues(a.Rule, a.Severity.String()).Inc()
 	if err := p.opts.Deliver(a); err != nil {
 		p.metrics.deliveryFailures.Inc()
 		p.log.Error("cannot deliver alert", "rule", a.Rule, "namespace", a.Namespace, "pod", a.Pod, "err", err)
 	}
 }
+
+// LastProgress returns when the pipeline's loop last began a round. The loop
+// wakes at least every 100 ms while it runs, so an old time means it is
+// stuck, for example in a Deliver call that does not return.
+func (p *Pipeline) LastProgress() time.Time {
+	return time.Unix(0, p.progress.Load())
+}
+
+// Scanned reports whether the first scan for files is done.
+func (p *Pipeline) Scanned() bool { return p.tailer.scanned.Load() }
+
+// CaughtUp reports whether, since the start, every file found was read to
+// its end once and its lines were handled, so that Coverage shows each
+// opened file as followed.
+func (p *Pipeline) CaughtUp() bool { return p.caughtUp.Load() }
 
 // save writes the positions and the engine's state in one state file.
 func (p *Pipeline) save() {
@@ -292,7 +354,10 @@ func (p *Pipeline) save() {
 
 type pipelineMetrics struct {
 	lines            prometheus.Counter
-	alerts           prometheus.Counter
+	alerts           *prometheus.CounterVec
+	truncated        prometheus.Counter
+	malformed        prometheus.Counter
+	queued           prometheus.Gauge
 	deliveryFailures prometheus.Counter
 	saves            prometheus.Counter
 	saveFailures     prometheus.Counter

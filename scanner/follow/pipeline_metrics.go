@@ -12,9 +12,21 @@ func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
 			Name: "klaxon_agent_lines_total",
 			Help: "Log lines, after joining partial lines, run through the rules.",
 		}),
-		alerts: f.NewCounter(prometheus.CounterOpts{
+		alerts: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_agent_alerts_total",
-			Help: "Alerts raised.",
+			Help: "Alerts raised by the rules, by rule and severity.",
+		}, []string{"rule", "severity"}),
+		truncated: f.NewCounter(prometheus.CounterOpts{
+			Name: "klaxon_agent_lines_truncated_total",
+			Help: "Lines cut to the maximum line size before the rules saw them.",
+		}),
+		malformed: f.NewCounter(prometheus.CounterOpts{
+			Name: "klaxon_agent_lines_malformed_total",
+			Help: "Lines of a CRI or Docker log that did not parse and were read as plain text.",
+		}),
+		queued: f.NewGauge(prometheus.GaugeOpts{
+			Name: "klaxon_agent_queued_lines",
+			Help: "Decoded lines waiting in the merge for the rules.",
 		}),
 		deliveryFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_agent_alert_delivery_failures_total",

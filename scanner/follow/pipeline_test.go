@@ -288,18 +288,17 @@ group_by = ["pod"]
 	if err := os.RemoveAll(filepath.Dir(filepath.Dir(doomed))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the deleted pod's position to go", func() bool {
+	// The kubelet removes a pod's files before its folder, so the source
+	// may be forgotten a round after its position is dropped.
+	waitFor(t, "the deleted pod to leave the saved state", func() bool {
 		st, err := ReadState(stateFile)
-		return err == nil && len(st.Positions) == 1
+		return err == nil && len(st.Positions) == 1 && !strings.Contains(string(st.Engine), "doomed-pod")
 	})
 	stop()
 
 	st, err := ReadState(stateFile)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if strings.Contains(string(st.Engine), "doomed-pod") {
-		t.Errorf("alert state still expects lines from the deleted pod: %s", st.Engine)
 	}
 	if !strings.Contains(string(st.Engine), "staying-pod") {
 		t.Errorf("alert state lost the pod that still exists: %s", st.Engine)
