@@ -19,7 +19,7 @@ func (e *Engine) touch(r *Rule, l *Line, submatches []int) *group {
 		g.lastSeen = t
 	}
 	g.meta = lineMeta{Namespace: l.Source.Namespace, Pod: l.Source.Pod, Container: l.Source.Container}
-	g.source = l.Source
+	g.sourcePath = l.Source.Path
 	g.total++
 	if r.Kind == KindAbsent {
 		g.addSample(t, l, r.Context)
@@ -111,7 +111,7 @@ func (e *Engine) escalate(g *group, now time.Time) bool {
 // src, because a deleted pod's silence is not a failure.
 func (e *Engine) forgetSource(src *Source) {
 	for key, g := range e.groups {
-		if g.source == src && g.rule.Kind != KindMatch {
+		if g.sourcePath == src.Path && g.rule.Kind != KindMatch {
 			delete(e.groups, key)
 		}
 	}

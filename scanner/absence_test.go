@@ -193,3 +193,30 @@ func TestKindValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestForgetAfterRestore(t *testing.T) {
+	rules := `
+[[rule]]
+name = "quiet"
+kind = "volume"
+severity = "warning"
+for = "10m"
+group_by = ["namespace", "pod", "container"]
+`
+	before := newTestEngine(t, rules)
+	before.feed(certManager, 0, "tick")
+	state, err := before.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := newTestEngine(t, rules)
+	if err := after.Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	// A new Source value for the same file, as a restarted agent builds.
+	after.Forget(&Source{Path: certManager.Path, Namespace: certManager.Namespace, Pod: certManager.Pod, Container: certManager.Container})
+	after.Advance(t0.Add(time.Hour))
+	if len(after.alerts) != 0 {
+		t.Fatalf("a forgotten pod restored from state alerted: %v", after.kinds())
+	}
+}

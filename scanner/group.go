@@ -32,7 +32,9 @@ type group struct {
 	values   map[string]string // the group_by values
 	severity Severity          // the rule's, raised by escalation
 	rate     *rateTracker      // volume rules only
-	source   *Source           // where the latest line came from
+	// sourcePath names the file of the latest line; a path, unlike the
+	// Source, survives a snapshot, so Forget works after a restart.
+	sourcePath string
 }
 
 // lineMeta is the metadata of the latest matching line of a group.
@@ -89,7 +91,7 @@ func (e *Engine) record(r *Rule, l *Line, submatches []int) {
 		g.lastSeen = t
 	}
 	g.meta = lineMeta{Namespace: l.Source.Namespace, Pod: l.Source.Pod, Container: l.Source.Container}
-	g.source = l.Source
+	g.sourcePath = l.Source.Path
 	g.addSample(t, l, r.Context)
 
 	if g.firing {

@@ -45,6 +45,7 @@ type groupSnapshot struct {
 	Values       map[string]string `json:"values,omitempty"`
 	Severity     Severity          `json:"severity"`
 	Rate         *rateSnapshot     `json:"rate,omitempty"`
+	SourcePath   string            `json:"source_path,omitempty"`
 }
 
 type rateSnapshot struct {
@@ -65,7 +66,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 			Rule: g.rule.Name, Key: g.key, Times: g.times, Firing: g.firing,
 			EpisodeStart: g.episodeStart, LastSeen: g.lastSeen, LastNotified: g.lastNotified,
 			Total: g.total, Pending: g.pending, Samples: g.samples, Meta: g.meta,
-			Fields: g.fields, Values: g.values, Severity: g.severity,
+			Fields: g.fields, Values: g.values, Severity: g.severity, SourcePath: g.sourcePath,
 		})
 		if rt := g.rate; rt != nil {
 			s.Groups[len(s.Groups)-1].Rate = &rateSnapshot{Bucket: rt.bucket, Counts: rt.counts, Head: rt.head, Start: rt.start, First: rt.first}
@@ -104,7 +105,7 @@ func (e *Engine) Restore(data []byte) error {
 			rule: r, key: gs.Key, times: gs.Times, firing: gs.Firing,
 			episodeStart: gs.EpisodeStart, lastSeen: gs.LastSeen, lastNotified: gs.LastNotified,
 			total: gs.Total, pending: gs.Pending, samples: gs.Samples, meta: gs.Meta,
-			fields: gs.Fields, values: gs.Values, severity: gs.Severity,
+			fields: gs.Fields, values: gs.Values, severity: gs.Severity, sourcePath: gs.SourcePath,
 		}
 		if g.severity == 0 {
 			g.severity = r.Severity
