@@ -25,6 +25,10 @@ import (
 // writes and renames make one reload.
 const reloadQuiet = 300 * time.Millisecond
 
+// reloadRecheck is how often the files are compared with the loaded ones
+// even without a watch event, because inotify can drop events.
+const reloadRecheck = 10 * time.Second
+
 // reloadCloseGrace bounds the flush of sinks replaced by a reload. Alerts
 // they have not delivered stay in their spools, which the new sinks of the
 // same names deliver.
@@ -150,9 +154,13 @@ func (r *reloader) run(ctx context.Context) {
 		events, watchErrs = watcher.Events, watcher.Errors
 	}
 
-	quiet := time.NewTimer(time.Hour)
-	quiet.Stop()
+	// The files may have changed between loading them and adding the
+	// watches, so compare them once now; later, a periodic comparison
+	// catches events the watcher lost.
+	quiet := time.NewTimer(0)
 	defer quiet.Stop()
+	recheck := time.NewTicker(reloadRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,12 +177,16 @@ func (r *reloader) run(ctx context.Context) {
 		case err := <-watchErrs:
 			r.log.Warn("watching the config and rules files failed; checking them now", "err", err)
 			quiet.Reset(reloadQuiet)
+		case <-recheck.C:
+			quiet.Reset(0)
 		case <-quiet.C:
 			if digestFiles(r.files) == r.digest {
 				continue
 			}
 			r.reload(ctx, triggerFiles)
-			r.watch(watcher)
+			if watcher != nil {
+				r.watch(watcher)
+			}
 		}
 	}
 }
