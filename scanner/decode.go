@@ -6,8 +6,12 @@ import (
 	"time"
 )
 
+// TruncatedMarker ends a line that was cut to the maximum size, so a reader
+// of the alert sees that the line went on.
+const TruncatedMarker = " [truncated]"
+
 // DefaultMaxLineBytes caps a joined line. Longer lines keep their first
-// DefaultMaxLineBytes bytes and are counted as truncated. Loki's default line
+// bytes, end with TruncatedMarker, and are counted as truncated. Loki's default line
 // limit is 256 KB too, so a cut line can still be forwarded whole.
 const DefaultMaxLineBytes = 256 << 10
 
@@ -69,6 +73,7 @@ type Decoder struct {
 	lines     [4]Line        // emitted lines, used in turn: one call emits at most four
 	next      int
 	docker    dockerRecord
+	cutBuf    []byte     // a line cut to the maximum, with the marker
 	multiline *Multiline // nil: no joining
 	now       func() time.Time
 	joiners   [2]joiner // stdout, stderr
@@ -275,6 +280,7 @@ func (d *Decoder) emitJoined(stream int, emit func(*Line)) {
 	p := &d.partial[stream]
 	if p.cut {
 		d.Stats.Truncated++
+		p.buf = d.markCut(p.buf)
 	}
 	d.emit(p.time, stream, p.buf, emit)
 	p.buf, p.pending, p.cut = p.buf[:0], false, false
@@ -311,7 +317,10 @@ func (d *Decoder) streamLabel(stream int) string {
 
 func (d *Decoder) emitLine(t time.Time, stream string, text []byte, emit func(*Line)) {
 	if len(text) > d.maxBytes {
-		text = text[:d.maxBytes]
+		// Copy, because text may be the reader's buffer and the marker
+		// must not overwrite what follows.
+		d.cutBuf = d.markCut(append(d.cutBuf[:0], text[:d.maxBytes]...))
+		text = d.cutBuf
 		d.Stats.Truncated++
 	}
 	d.Stats.Lines++
@@ -319,6 +328,16 @@ func (d *Decoder) emitLine(t time.Time, stream string, text []byte, emit func(*L
 	d.next = (d.next + 1) % len(d.lines)
 	*l = Line{Time: t, Stream: stream, Text: text, Source: d.src}
 	emit(l)
+}
+
+// markCut ends buf, a line already cut to the maximum, with the marker in
+// place of its last bytes. A maximum too small to hold the marker twice
+// keeps the plain cut, so the line still carries some text.
+func (d *Decoder) markCut(buf []byte) []byte {
+	if d.maxBytes < 2*len(TruncatedMarker) || len(buf) < len(TruncatedMarker) {
+		return buf
+	}
+	return append(buf[:len(buf)-len(TruncatedMarker)], TruncatedMarker...)
 }
 
 func streamName(i int) string {

@@ -176,7 +176,7 @@ func TestDecodeTruncatesLongLines(t *testing.T) {
 	d.Decode([]byte("2026-10-03T02:00:00Z stdout F ghij"), emit)
 	d.Decode([]byte("2026-10-03T02:00:01Z stdout F next line is fine"), emit)
 	if len(got) != 2 || got[0] != "0123456789" {
-		t.Fatalf("lines = %q", got)
+		t.Fatalf("lines = %q, want a plain cut: 10 bytes cannot hold the marker", got)
 	}
 	if got[1] != "next line " {
 		t.Errorf("second line = %q, want it cut at 10 bytes too", got[1])
@@ -235,5 +235,20 @@ func TestDecoderSetNowStampsUntimedLines(t *testing.T) {
 	d.Decode([]byte("2022/08/18 20:22:19 a line with one"), emit)
 	if !got[0].Equal(now) || got[1].Year() != 2022 {
 		t.Errorf("times = %v", got)
+	}
+}
+
+func TestDecodeMarksCutLines(t *testing.T) {
+	d := NewDecoder(&Source{}, time.Time{})
+	d.SetMaxLineBytes(40)
+	var got []string
+	emit := func(l *Line) { got = append(got, string(l.Text)) }
+	long := strings.Repeat("a", 50)
+	d.Decode([]byte("2026-10-03T02:00:00Z stdout F "+long), emit)
+	d.Decode([]byte("2026-10-03T02:00:00Z stdout P "+long[:30]), emit)
+	d.Decode([]byte("2026-10-03T02:00:00Z stdout F "+long[:30]), emit)
+	want := strings.Repeat("a", 40-len(TruncatedMarker)) + TruncatedMarker
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Fatalf("lines = %q, want both %q", got, want)
 	}
 }

@@ -248,6 +248,9 @@ func (r *replayer) readLine(c *cursor) ([]byte, error) {
 			}
 			if len(c.long)+len(chunk) > limit+1 {
 				r.cutLines++
+				if len(c.long) >= 2*len(TruncatedMarker) {
+					c.long = append(c.long[:len(c.long)-len(TruncatedMarker)], TruncatedMarker...)
+				}
 			}
 			line = c.long
 		}

@@ -134,6 +134,13 @@ func TestReplayLongLineIsCut(t *testing.T) {
 	if stats.Truncated != 1 {
 		t.Errorf("truncated = %d, want 1", stats.Truncated)
 	}
+	if err := os.WriteFile(f, []byte(cri(t0, "stdout", "F", "seq=1 "+long)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alerts, _ = replayTexts(t, replayRules, []string{f}, "")
+	if len(alerts) != 1 || !strings.HasSuffix(alerts[0].Lines[0].Text, TruncatedMarker) {
+		t.Errorf("the cut line's sample does not end with the marker")
+	}
 }
 
 func TestReplayMissingInput(t *testing.T) {
