@@ -62,7 +62,9 @@ type Pipeline struct {
 	merge     merger
 	metrics   *pipelineMetrics
 	stateFile string
-	lock      *os.File
+	// saveFailing is true from a failed save to the next successful one.
+	saveFailing bool
+	lock        *os.File
 
 	emitted   bool // an alert was raised since the last save
 	decoded   []scanner.Line
@@ -338,16 +340,25 @@ func (p *Pipeline) save() {
 	p.emitted = false
 	p.lastSaved = time.Now()
 	snap, err := p.engine.Snapshot()
+	if err == nil {
+		st := &State{SavedAt: p.lastSaved, Positions: p.positions.List(), Engine: snap}
+		err = WriteState(p.stateFile, st)
+	}
 	if err != nil {
+		// Positions and alert state stay in memory and the next save tries
+		// again. The error is logged once until a save succeeds, not on
+		// every save of a full or read-only state folder; the failures
+		// metric counts each one.
 		p.metrics.saveFailures.Inc()
-		p.log.Error("cannot save alert state", "err", err)
+		if !p.saveFailing {
+			p.saveFailing = true
+			p.log.Error("cannot save state; keeping it in memory and retrying", "file", p.stateFile, "err", err)
+		}
 		return
 	}
-	st := &State{SavedAt: p.lastSaved, Positions: p.positions.List(), Engine: snap}
-	if err := WriteState(p.stateFile, st); err != nil {
-		p.metrics.saveFailures.Inc()
-		p.log.Error("cannot save state", "file", p.stateFile, "err", err)
-		return
+	if p.saveFailing {
+		p.saveFailing = false
+		p.log.Info("state saved again", "file", p.stateFile)
 	}
 	p.metrics.saves.Inc()
 }

@@ -1,8 +1,10 @@
 package follow
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -303,4 +305,80 @@ group_by = ["pod"]
 	if !strings.Contains(string(st.Engine), "staying-pod") {
 		t.Errorf("alert state lost the pod that still exists: %s", st.Engine)
 	}
+}
+
+// TestPipelineKeepsWorkingWhenStateCannotBeSaved blocks the state file with
+// a folder of its name (permissions do not stop root), checks that alerts
+// still flow and the error is logged once, then unblocks it and checks that
+// the state is written again.
+func TestPipelineKeepsWorkingWhenStateCannotBeSaved(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	var logs lockedBuffer
+	rules, err := scanner.ParseRules("rules.toml", []byte(pipelineRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := &alertLog{}
+	p, err := NewPipeline(PipelineOptions{
+		Tail: Options{Root: root, CheckInterval: 50 * time.Millisecond, RescanInterval: 200 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		Rules: rules, Node: "node-1", StateDir: stateDir, Deliver: alerts.deliver,
+		CheckpointInterval: 50 * time.Millisecond, FromStart: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("pipeline log:\n%s", logs.String())
+		}
+	})
+	blocker := filepath.Join(stateDir, StateFileName)
+	os.Remove(blocker)
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	w := newLogWriter(t, podLog(root, "kube-system", "coredns-1", "coredns"))
+	w.raw(cri("stderr F FATAL incident 1"))
+	waitFor(t, "an alert while the state cannot be saved", func() bool { return len(alerts.list()) == 1 })
+	waitFor(t, "a failed save", func() bool { return strings.Contains(logs.String(), "cannot save state") })
+	time.Sleep(300 * time.Millisecond) // several checkpoint periods
+	if n := strings.Count(logs.String(), "cannot save state"); n != 1 {
+		t.Errorf("the save error was logged %d times, want once", n)
+	}
+
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the recovery logged", func() bool { return strings.Contains(logs.String(), "state saved again") })
+	st, err := ReadState(blocker)
+	if err != nil || len(st.Positions) == 0 {
+		t.Errorf("state after recovery: %+v, %v; want the positions written", st, err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
