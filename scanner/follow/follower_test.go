@@ -427,3 +427,48 @@ func TestFollowDockerSymlinkRotation(t *testing.T) {
 	waitTexts(t, c2, path, want)
 	stop()
 }
+
+// TestTailerSurvivesHostileTree starts before the log root exists, then
+// fills it with a log path that is a folder, a symbolic link loop and a
+// dangling link beside a normal log: the normal log must be followed and
+// the tailer must keep running.
+func TestTailerSurvivesHostileTree(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "pods")
+	c := newCollector(NewPositions(nil, false))
+	runTailer(t, Options{Root: root}, c)
+
+	folder := podLog(root, "kube-system", "as-folder", "c")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	loop := podLog(root, "kube-system", "loop", "c")
+	if err := os.MkdirAll(filepath.Dir(loop), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	dangling := podLog(root, "kube-system", "dangling", "c")
+	if err := os.MkdirAll(filepath.Dir(dangling), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "missing"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	good := podLog(root, "kube-system", "good", "c")
+	want := newLogWriter(t, good).write(3)
+	waitTexts(t, c, good, want)
+	// A log file that turns into a folder after it was followed.
+	turned := podLog(root, "kube-system", "turned", "c")
+	w := newLogWriter(t, turned)
+	first := w.write(1)
+	waitTexts(t, c, turned, first)
+	if err := os.Remove(turned); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(turned, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	more := newLogWriter(t, good)
+	waitTexts(t, c, good, append(want, more.write(2)...))
+}

@@ -144,8 +144,10 @@ func (t *Tailer) Batches() <-chan *Batch { return t.out }
 // follower and closes the Batches channel.
 func (t *Tailer) Run(ctx context.Context) error {
 	defer close(t.out)
-	if _, err := os.Stat(t.opts.Root); err != nil && len(t.opts.ExtraFiles) == 0 {
-		return fmt.Errorf("open log root: %w", err)
+	if _, err := os.Stat(t.opts.Root); err != nil {
+		// A node may start the agent before the kubelet creates its log
+		// folder; the rescans find the folder once it exists.
+		t.log.Warn("log root not readable yet; checking again at every rescan", "root", t.opts.Root, "err", err)
 	}
 	t.watcher = newDirWatcher(t.log, t.metrics)
 	defer t.watcher.close()
