@@ -103,7 +103,9 @@ func (e *Engine) escalate(g *group, now time.Time) bool {
 		return false
 	}
 	g.severity++
+	e.escalating = true
 	e.notify(g, now, true)
+	e.escalating = false
 	return true
 }
 

@@ -81,6 +81,15 @@ type Alert struct {
 	PreviousAt time.Time `json:"-"`
 	// Resolved is true when the condition behind GroupKey has ended.
 	Resolved bool `json:"-"`
+	// Escalated is true on the alert that raised the group's severity.
+	Escalated bool `json:"-"`
+	// Ended is true on the report that closes a match rule's episode: no
+	// matching line came for the cooldown, and lines came after the last
+	// alert.
+	Ended bool `json:"-"`
+	// Final is true on a replay's end-of-input report of a group that was
+	// still open when the input ended.
+	Final bool `json:"-"`
 }
 
 // Sample is one matching line carried as evidence, with the lines of the same

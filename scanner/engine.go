@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"path"
+	"slices"
 	"time"
 )
 
@@ -39,8 +40,10 @@ type Engine struct {
 	lower     []byte   // reused ASCII lower-case copy of a line, for folded prefilters
 	started   bool
 	sweepStep time.Duration
-	storms    []*stormState // per rule index
-	Stats     EngineStats
+	// escalating, ending and flushing mark the alerts notify raises meanwhile.
+	escalating, ending, flushing bool
+	storms                       []*stormState // per rule index
+	Stats                        EngineStats
 }
 
 // EngineStats counts what an Engine processed.
@@ -172,7 +175,10 @@ func (e *Engine) Flush() {
 			}
 		}
 	}()
-	for _, key := range e.sortedKeys() {
+	keys := e.keysByLastSeen()
+	e.flushing = true
+	defer func() { e.flushing = false }()
+	for _, key := range keys {
 		g := e.groups[key]
 		switch {
 		case !g.firing:
@@ -246,7 +252,7 @@ func globsAccept(globs []string, value string) bool {
 // and forgets idle groups whose window has passed.
 func (e *Engine) sweep(now time.Time) {
 	e.sweepStorms(now)
-	for _, key := range e.sortedKeys() {
+	for _, key := range e.keysByLastSeen() {
 		g := e.groups[key]
 		if g.rule.Kind != KindMatch {
 			e.checkQuiet(g, now)
@@ -262,6 +268,14 @@ func (e *Engine) sweep(now time.Time) {
 			delete(e.groups, key)
 		}
 	}
+}
+
+// keysByLastSeen returns the group keys in the order the groups last saw a
+// line, so alerts raised while going through them come out in time order.
+func (e *Engine) keysByLastSeen() []string {
+	keys := e.sortedKeys()
+	slices.SortStableFunc(keys, func(a, b string) int { return e.groups[a].lastSeen.Compare(e.groups[b].lastSeen) })
+	return keys
 }
 
 func appendLower(dst, src []byte) []byte {

@@ -124,7 +124,9 @@ func (e *Engine) record(r *Rule, l *Line, submatches []int) {
 // still counted in full.
 func (e *Engine) endEpisode(g *group) {
 	if g.pending > 0 {
+		e.ending = true
 		e.notify(g, g.lastSeen, true)
+		e.ending = false
 	}
 	g.firing = false
 	g.total, g.pending = 0, 0
@@ -137,6 +139,9 @@ func (e *Engine) endEpisode(g *group) {
 func (e *Engine) notify(g *group, t time.Time, reminder bool) {
 	a := e.newAlert(g)
 	a.Reminder = reminder
+	a.Escalated = e.escalating
+	a.Final = e.flushing
+	a.Ended = e.ending
 	a.New = g.pending
 	a.PreviousAt = g.lastNotified
 	g.lastNotified = t

@@ -41,9 +41,10 @@ type Named struct {
 // Router is a Sink that passes each alert to the sinks of every route it
 // matches, each sink once. Without routes, every alert goes to every sink.
 type Router struct {
-	sinks  []Named
-	routes []Route
-	log    *slog.Logger
+	sinks    []Named
+	routes   []Route
+	log      *slog.Logger
+	unrouted sync.Map // rule and severity pairs already logged as unrouted
 }
 
 var _ Sink = (*Router)(nil)
@@ -156,7 +157,12 @@ func (r *Router) Targets(a *scanner.Alert) []string {
 func (r *Router) Send(ctx context.Context, a *scanner.Alert) error {
 	targets := r.Targets(a)
 	if len(targets) == 0 {
-		r.log.Debug("no route matches the alert", "rule", a.Rule, "severity", a.Severity.String())
+		// Without a default route such alerts go nowhere by design; say so
+		// once per rule and severity rather than never or on every alert.
+		key := a.Rule + "\x00" + a.Severity.String()
+		if _, seen := r.unrouted.LoadOrStore(key, true); !seen {
+			r.log.Warn("no route matches alerts of this rule and severity; they are not sent", "rule", a.Rule, "severity", a.Severity.String())
+		}
 		return nil
 	}
 	var errs []error

@@ -1,8 +1,10 @@
 package sinks_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -166,5 +168,30 @@ func TestValidateName(t *testing.T) {
 		if err := sinks.ValidateName(name); !errors.Is(err, sinks.ErrInvalidName) {
 			t.Errorf("ValidateName(%q) = %v, want ErrInvalidName", name, err)
 		}
+	}
+}
+
+func TestRouterLogsUnroutedAlertsOnce(t *testing.T) {
+	pager := &sinkstest.Sink{}
+	var logs bytes.Buffer
+	r, err := sinks.NewRouter([]sinks.Named{{Name: "pager", Sink: pager}}, []sinks.Route{
+		{Severities: []scanner.Severity{scanner.SeverityCritical}, Sinks: []string{"pager"}},
+	}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := r.Send(context.Background(), alert("lease", scanner.SeverityWarning)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := pager.Rules(); len(got) != 0 {
+		t.Errorf("pager got %v, want nothing", got)
+	}
+	if n := strings.Count(logs.String(), "no route matches"); n != 1 {
+		t.Errorf("unrouted alerts logged %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "rule=lease") {
+		t.Errorf("log does not name the rule:\n%s", logs.String())
 	}
 }

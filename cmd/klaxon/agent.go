@@ -45,6 +45,14 @@ func runAgent(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wr
 	}
 	if fl.check {
 		fmt.Fprintf(out, "config and %s are valid: %d rules\n", rulesName, len(rs.Rules()))
+		// The secrets a sink reads may exist only where the agent runs, as
+		// with a Kubernetes Secret volume, so failing to open is a warning.
+		if err := checkSinks(cfg); err != nil {
+			fmt.Fprintf(errOut, "klaxon agent: warning: the agent could not start here: %v\n", err)
+		}
+		if note := unroutedNote(cfg); note != "" {
+			fmt.Fprintln(out, note)
+		}
 		return exitOK
 	}
 	logger, err := newLogger(errOut, fl.logFormat, fl.logLevel)

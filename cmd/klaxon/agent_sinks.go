@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,6 +59,45 @@ func openSinks(cfg *agentConfig, out io.Writer, logger *slog.Logger, reg prometh
 		Registerer: reg,
 		StateDir:   cfg.StateDir,
 	})
+}
+
+// checkSinks opens the configured sinks in a temporary state folder and
+// closes them again, so that --check-config also finds what only opening
+// finds, such as a secret file that does not exist.
+func checkSinks(cfg *agentConfig) error {
+	if len(cfg.sinkSpecs) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "klaxon-check-")
+	if err != nil {
+		return fmt.Errorf("check sinks: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	router, err := setup.Open(cfg.sinkSpecs, cfg.Routes, sinks.Options{
+		Logger:     slog.New(slog.DiscardHandler),
+		Registerer: prometheus.NewRegistry(),
+		StateDir:   dir,
+	})
+	if err != nil {
+		return fmt.Errorf("open sinks: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return router.Close(ctx)
+}
+
+// unroutedNote describes the alerts that no route sends anywhere: with
+// routes but no default route, alerts that match none are not sent.
+func unroutedNote(cfg *agentConfig) string {
+	if len(cfg.sinkSpecs) == 0 || len(cfg.Routes) == 0 {
+		return ""
+	}
+	for _, r := range cfg.Routes {
+		if len(r.Rules) == 0 && len(r.Severities) == 0 {
+			return ""
+		}
+	}
+	return "note: no route is a default route (one without rules and severities), so alerts that match no route are not sent anywhere"
 }
 
 // serialSink passes alerts to a Sink from one goroutine at a time, as the

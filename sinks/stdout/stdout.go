@@ -74,6 +74,12 @@ func FormatAlertText(a *scanner.Alert) string {
 	switch {
 	case a.Resolved:
 		kind = " (resolved)"
+	case a.Escalated:
+		kind = " (escalated to " + a.Severity.String() + ")"
+	case a.Ended:
+		kind = " (ended: no more lines)"
+	case a.Final:
+		kind = " (last report: input ended)"
 	case a.Reminder:
 		kind = " (still firing)"
 	}
