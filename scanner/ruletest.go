@@ -148,6 +148,11 @@ func (t *RuleTest) Run(ctx context.Context, rs *RuleSet, baseDir string) (TestRe
 		return res, fmt.Errorf("test %q: %w", t.Name, err)
 	}
 	res.Alerts = alerts
+	for _, e := range t.Expect {
+		if !slices.ContainsFunc(rs.rules, func(r *Rule) bool { return r.Name == e.Rule }) {
+			res.Failures = append(res.Failures, fmt.Sprintf("expects rule %q, which the rules under test do not have", e.Rule))
+		}
+	}
 	if len(alerts) != len(t.Expect) {
 		res.Failures = append(res.Failures, fmt.Sprintf("got %d alerts, expected %d", len(alerts), len(t.Expect)))
 	}

@@ -75,7 +75,7 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 		}
 	}
 	uncovered := uncoveredRules(all, covered)
-	if len(uncovered) > 0 {
+	if len(uncovered) > 0 && (*requireCoverage || *verbose) {
 		fmt.Fprintf(out, "rules without a test that expects their alert: %s\n", strings.Join(uncovered, ", "))
 	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", total-failed, failed)

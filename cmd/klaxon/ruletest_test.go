@@ -94,3 +94,26 @@ func TestRuleTestCommandFileErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRuleTestCommandNamesUnknownRule(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, "t.toml"), `
+[[test]]
+name = "oom"
+[[test.input]]
+lines = "OOMKilled"
+[[test.expect]]
+rule = "oom-killed-container"
+`)
+	code, out, _ := runCmd(t, dir, "", "test", "t.toml")
+	if code != exitError {
+		t.Errorf("exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(out, `expects rule "oom-killed-container", which the rules under test do not have`) {
+		t.Errorf("output does not name the unknown rule:\n%s", out)
+	}
+	if strings.Contains(out, "rules without a test") {
+		t.Errorf("coverage listed without --require-coverage:\n%s", out)
+	}
+}
