@@ -1,5 +1,7 @@
 package follow
 
+import "github.com/klaxon-agent/klaxon/scanner"
+
 // Limits of one batch. A follower sends a batch when it is full, or sooner
 // when no further line is ready.
 const (
@@ -52,8 +54,14 @@ func (b *Batch) Release() {
 	}
 }
 
-// add appends a copy of text as a line ending at end.
+// maxRawLine caps the copy of one line in a batch: one byte over the
+// decoder's maximum, so the decoder still cuts, marks and counts it. A
+// longer line is held whole only once, by the reader that found its end.
+const maxRawLine = scanner.DefaultMaxLineBytes + 1
+
+// add appends a copy of text, cut to maxRawLine, as a line ending at end.
 func (b *Batch) add(text []byte, end int64) {
+	text = text[:min(len(text), maxRawLine)]
 	start := len(b.buf)
 	b.buf = append(b.buf, text...)
 	b.Lines = append(b.Lines, RawLine{End: end})
@@ -63,6 +71,7 @@ func (b *Batch) add(text []byte, end int64) {
 
 // addString is add for a string.
 func (b *Batch) addString(text string, end int64) {
+	text = text[:min(len(text), maxRawLine)]
 	start := len(b.buf)
 	b.buf = append(b.buf, text...)
 	b.Lines = append(b.Lines, RawLine{End: end})

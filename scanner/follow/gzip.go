@@ -48,27 +48,36 @@ func (f *follower) readGzip(ctx context.Context, seg *segment) outcome {
 // readLines reads lines from r until its end, and passes on an unterminated
 // last line as well.
 func (f *follower) readLines(ctx context.Context, seg *segment, r *bufio.Reader, file *os.File) outcome {
+	// long keeps at most maxRawLine bytes of a line longer than the reader's
+	// buffer; longLen counts all of its bytes, for the offset.
 	var long []byte
+	longLen := 0
+	keep := func(chunk []byte) {
+		long = append(long, chunk[:min(len(chunk), max(maxRawLine-len(long), 0))]...)
+		longLen += len(chunk)
+	}
 	for {
 		chunk, err := r.ReadSlice('\n')
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
-			long = append(long, chunk...)
+			keep(chunk)
 			continue
 		case err == nil:
-			line := chunk[:len(chunk)-1]
+			line, n := chunk[:len(chunk)-1], len(chunk)-1
 			if long != nil {
-				line = append(long, line...)
-				long = nil
+				keep(line)
+				line, n = long, longLen
+				long, longLen = nil, 0
 			}
-			f.add(line, f.offset+int64(len(line))+1)
+			f.add(line, f.offset+int64(n)+1)
 			if f.batch.full() && !f.flush(ctx, true) {
 				return outStopped
 			}
 			continue
 		case errors.Is(err, io.EOF):
-			if rest := append(long, chunk...); len(rest) > 0 {
-				f.add(rest, f.offset+int64(len(rest)))
+			keep(chunk)
+			if longLen > 0 {
+				f.add(long, f.offset+int64(longLen))
 			}
 		default:
 			f.gzipFailed(seg, file, err)

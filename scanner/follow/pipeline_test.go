@@ -382,3 +382,27 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestPipelineCutsHugeLines follows a file with a line of 3 MiB: the line
+// reaches the rules cut and marked, and the lines around it are read whole.
+func TestPipelineCutsHugeLines(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	alerts := &alertLog{}
+	startPipelineRules(t, root, stateDir, alerts, pipelineRules)
+	w := newLogWriter(t, podLog(root, "kube-system", "etcd-0", "etcd"))
+	huge := strings.Repeat("x", 3<<20)
+	w.raw(cri("stdout F FATAL incident 1", "stdout F "+huge+" FATAL incident 2", "stdout F FATAL incident 3"))
+	waitAlerts(t, alerts, []string{"incident: incident 1 (kube-system/etcd)", "incident: incident 3 (kube-system/etcd)"})
+}
+
+func TestBatchCapsLineCopies(t *testing.T) {
+	var b Batch
+	b.addString(strings.Repeat("y", 5<<20), 5<<20+1)
+	b.add([]byte("short"), 5<<20+7)
+	if n := len(b.Lines[0].Text); n != maxRawLine {
+		t.Errorf("copied %d bytes of a 5 MiB line, want %d", n, maxRawLine)
+	}
+	if b.Lines[0].End != 5<<20+1 || string(b.Lines[1].Text) != "short" {
+		t.Errorf("lines after the cut: %+v", b.Lines[1])
+	}
+}
