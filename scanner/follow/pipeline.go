@@ -64,6 +64,7 @@ type Pipeline struct {
 	stateFile string
 	// saveFailing is true from a failed save to the next successful one.
 	saveFailing bool
+	mergedSeen  int64 // the engine's merged-alert count already in the metric
 	lock        *os.File
 
 	emitted   bool // an alert was raised since the last save
@@ -194,6 +195,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			if now.Sub(lastAdvance) >= advanceEvery && caughtUp {
 				p.engine.Advance(now)
 				lastAdvance = now
+			}
+			if m := p.engine.Stats.Merged; m < p.mergedSeen {
+				p.mergedSeen = 0 // a reload started a new engine
+			} else if m > p.mergedSeen {
+				p.metrics.merged.Add(float64(m - p.mergedSeen))
+				p.mergedSeen = m
 			}
 			if p.emitted || now.Sub(p.lastSaved) >= p.opts.CheckpointInterval {
 				p.save()
@@ -367,6 +374,7 @@ type pipelineMetrics struct {
 	lines            prometheus.Counter
 	alerts           *prometheus.CounterVec
 	truncated        prometheus.Counter
+	merged           prometheus.Counter
 	malformed        prometheus.Counter
 	queued           prometheus.Gauge
 	deliveryFailures prometheus.Counter

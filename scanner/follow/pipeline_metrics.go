@@ -16,6 +16,10 @@ func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
 			Name: "klaxon_agent_alerts_total",
 			Help: "Alerts raised by the rules, by rule and severity.",
 		}, []string{"rule", "severity"}),
+		merged: f.NewCounter(prometheus.CounterOpts{
+			Name: "klaxon_agent_alerts_merged_total",
+			Help: "Alerts held back by a rule's max_alerts and counted into its summary alert instead.",
+		}),
 		truncated: f.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_agent_lines_truncated_total",
 			Help: "Lines cut to the maximum line size before the rules saw them.",

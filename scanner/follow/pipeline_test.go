@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/klaxon-agent/klaxon/scanner"
 )
 
@@ -404,5 +407,37 @@ func TestBatchCapsLineCopies(t *testing.T) {
 	}
 	if b.Lines[0].End != 5<<20+1 || string(b.Lines[1].Text) != "short" {
 		t.Errorf("lines after the cut: %+v", b.Lines[1])
+	}
+}
+
+func TestPipelineCountsMergedAlerts(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	rules, err := scanner.ParseRules("rules.toml", []byte(strings.Replace(pipelineRules, "max_alerts = 0", "max_alerts = 1", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	alerts := &alertLog{}
+	p, err := NewPipeline(PipelineOptions{
+		Tail:  Options{Root: root, CheckInterval: 50 * time.Millisecond, RescanInterval: 200 * time.Millisecond, Registerer: reg},
+		Rules: rules, Node: "node-1", StateDir: stateDir, Deliver: alerts.deliver, FromStart: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	w := newLogWriter(t, podLog(root, "kube-system", "etcd-0", "etcd"))
+	w.raw(cri("stdout F FATAL incident 1", "stdout F FATAL incident 2", "stdout F FATAL incident 3"))
+	waitFor(t, "two merged alerts counted", func() bool {
+		return testutil.ToFloat64(p.metrics.merged) == 2
+	})
+	if got := alerts.list(); len(got) != 1 {
+		t.Errorf("delivered %v, want only the first alert inside the window", got)
 	}
 }
