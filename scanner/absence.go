@@ -71,7 +71,7 @@ func (e *Engine) volumeLow(g *group, now time.Time) bool {
 	return base > 0 && recent < r.MinRatio*base
 }
 
-// resolve ends a firing absent or volume group and says so.
+// resolve ends a firing absent or volume group and raises its resolved alert.
 func (e *Engine) resolve(g *group, t time.Time) {
 	g.firing = false
 	e.emitResolved(g, t)
@@ -119,8 +119,8 @@ func (e *Engine) forgetSource(src *Source) {
 	}
 }
 
-// Forget tells the engine that a source is gone for good (its pod was
-// deleted), so absent and volume rules stop expecting lines from it.
+// Forget drops the absent and volume groups fed by a source that is gone for
+// good, as when its pod was deleted, so they do not fire on its silence.
 func (e *Engine) Forget(src *Source) { e.forgetSource(src) }
 
 // rateTracker counts lines in fixed buckets over a rule's baseline, so a

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// TruncatedMarker ends a line that was cut to the maximum size, so a reader
-// of the alert sees that the line went on.
+// TruncatedMarker ends a line that was cut to the maximum size, to show in
+// alerts that the line went on.
 const TruncatedMarker = " [truncated]"
 
 // DefaultMaxLineBytes caps a joined line. Longer lines keep their first
@@ -162,7 +162,7 @@ func (d *Decoder) Decode(raw []byte, emit func(*Line)) {
 }
 
 // Flush emits the joined text of partial lines still waiting for their last
-// chunk, as at the end of a file: containerd writes a container's final
+// chunk, as at the end of a file. containerd writes a container's final
 // output as a "P" record with no "F" after it when the output lacks a newline.
 func (d *Decoder) Flush(emit func(*Line)) {
 	for i := range d.partial {

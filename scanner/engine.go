@@ -154,8 +154,8 @@ func (e *Engine) Process(l *Line) {
 	}
 }
 
-// Advance tells the engine that time has reached now without new lines, so
-// groups that went quiet end their episode.
+// Advance moves the engine's clock to now when no line came, so groups
+// that went quiet end their episode.
 func (e *Engine) Advance(now time.Time) {
 	if now.After(e.now) {
 		e.now = now
@@ -249,7 +249,7 @@ func globsAccept(globs []string, value string) bool {
 }
 
 // sweep ends the episodes of groups quiet for longer than their cooldown,
-// and forgets idle groups whose window has passed.
+// and deletes idle groups whose window has passed.
 func (e *Engine) sweep(now time.Time) {
 	e.sweepStorms(now)
 	for _, key := range e.keysByLastSeen() {

@@ -154,7 +154,7 @@ func (e *Engine) notify(g *group, t time.Time, reminder bool) {
 	e.opts.Emit(a)
 }
 
-// emitResolved says that a firing group's condition ended at t.
+// emitResolved raises the alert that a firing group's condition ended at t.
 func (e *Engine) emitResolved(g *group, t time.Time) {
 	a := e.newAlert(g)
 	a.Resolved = true

@@ -7,10 +7,10 @@ import (
 
 // literalMatcher finds, in one pass over a line, which rules' required
 // literals it contains. It is an Aho–Corasick automaton over the literals
-// folded to ASCII lower case, run on the line folded the same way: a
-// case-sensitive literal then also matches other cases, which only lets the
-// rule's regexp decide, and a line without any literal costs one table step
-// per byte instead of one search per rule.
+// folded to ASCII lower case, run on the line folded the same way. A
+// case-sensitive literal then also matches other cases, which only leaves
+// the decision to the rule's regexp. A line without any literal costs one
+// table step per byte instead of one search per rule.
 type literalMatcher struct {
 	class  [256]uint8 // byte → input class; 0 is every byte in no literal
 	nclass int

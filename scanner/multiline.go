@@ -13,9 +13,9 @@ const (
 	DefaultMultilineTimeout  = 500 * time.Millisecond
 )
 
-// Multiline says how a stream's continuation lines join the line they
-// continue: Go panics and goroutine dumps, Java and Python stack traces in
-// the automatic mode, or a custom pair of patterns.
+// Multiline is the setting for joining a stream's continuation lines to the
+// line they continue. The automatic mode joins Go panics and goroutine dumps
+// and Java and Python stack traces; a custom pair of patterns replaces it.
 type Multiline struct {
 	// Off disables joining for the stream.
 	Off bool
@@ -74,8 +74,8 @@ func (m *Multiline) mayStart(text []byte) (eventKind, bool) {
 		return eventPython, true
 	}
 	// A JSON object, an Info klog line or a CoreDNS [INFO] line is one event
-	// by construction; skipping the word search for them saves most of its
-	// cost on a node's system logs.
+	// by construction. Skipping the word search for them saves most of its
+	// cost, because most lines of a node's system logs are of these kinds.
 	if len(text) > 0 && text[0] == '{' || klogLevel(text) == LevelInfo || bytes.HasPrefix(text, []byte("[INFO] ")) {
 		return eventPlain, false
 	}
