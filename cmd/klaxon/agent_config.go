@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/klaxon-agent/klaxon/certwatch"
+	"github.com/klaxon-agent/klaxon/scanner"
 	"github.com/klaxon-agent/klaxon/scanner/follow"
 	"github.com/klaxon-agent/klaxon/sinks"
 	"github.com/klaxon-agent/klaxon/sinks/setup"
@@ -86,6 +87,7 @@ type followConfig struct {
 	IdleTimeout    sinks.Duration `toml:"idle_timeout"`
 	SaveInterval   sinks.Duration `toml:"save_interval"`
 	MaxFiles       int            `toml:"max_files"`
+	MaxLineBytes   int            `toml:"max_line_bytes"`
 }
 
 func defaultAgentConfig() *agentConfig {
@@ -186,6 +188,9 @@ func (f followConfig) validate() []error {
 			errs = append(errs, fmt.Errorf("%s: %s is outside %s to %s", d.key, v, d.min, d.max))
 		}
 	}
+	if f.MaxLineBytes != 0 && (f.MaxLineBytes < 1024 || f.MaxLineBytes > 16<<20) {
+		errs = append(errs, fmt.Errorf("follow.max_line_bytes: %d is out of range (allowed: 1024 to %d, or 0 for %d)", f.MaxLineBytes, 16<<20, scanner.DefaultMaxLineBytes))
+	}
 	if f.MaxFiles < 0 {
 		errs = append(errs, fmt.Errorf("follow.max_files: %d must not be negative", f.MaxFiles))
 	}
@@ -222,6 +227,7 @@ func (c *agentConfig) tailOptions() follow.Options {
 		RotateWait:     time.Duration(c.Follow.RotateWait),
 		IdleTimeout:    time.Duration(c.Follow.IdleTimeout),
 		MaxFiles:       c.Follow.MaxFiles,
+		MaxLineBytes:   c.Follow.MaxLineBytes,
 	}
 }
 

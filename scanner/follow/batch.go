@@ -44,6 +44,7 @@ type Batch struct {
 	Done bool
 
 	buf     []byte
+	lineCap int // see rawLineCap
 	release func()
 }
 
@@ -54,14 +55,29 @@ func (b *Batch) Release() {
 	}
 }
 
-// maxRawLine caps the copy of one line in a batch: one byte over the
-// decoder's maximum, so the decoder still cuts, marks and counts it. A
-// longer line is held whole only once, by the reader that found its end.
-const maxRawLine = scanner.DefaultMaxLineBytes + 1
+// rawLineCap returns how much of one line a batch copies for a maximum line
+// size: one byte more, so the decoder still cuts, marks and counts the
+// line. A longer line is held whole only once, by the reader that found its
+// end.
+func rawLineCap(maxLineBytes int) int {
+	if maxLineBytes <= 0 {
+		maxLineBytes = scanner.DefaultMaxLineBytes
+	}
+	return maxLineBytes + 1
+}
 
-// add appends a copy of text, cut to maxRawLine, as a line ending at end.
+// cap returns the batch's line cap, the default one when unset.
+func (b *Batch) cap() int {
+	if b.lineCap > 0 {
+		return b.lineCap
+	}
+	return rawLineCap(0)
+}
+
+// add appends a copy of text, cut to the batch's line cap, as a line ending
+// at end.
 func (b *Batch) add(text []byte, end int64) {
-	text = text[:min(len(text), maxRawLine)]
+	text = text[:min(len(text), b.cap())]
 	start := len(b.buf)
 	b.buf = append(b.buf, text...)
 	b.Lines = append(b.Lines, RawLine{End: end})
@@ -71,7 +87,7 @@ func (b *Batch) add(text []byte, end int64) {
 
 // addString is add for a string.
 func (b *Batch) addString(text string, end int64) {
-	text = text[:min(len(text), maxRawLine)]
+	text = text[:min(len(text), b.cap())]
 	start := len(b.buf)
 	b.buf = append(b.buf, text...)
 	b.Lines = append(b.Lines, RawLine{End: end})

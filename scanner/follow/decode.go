@@ -37,6 +37,7 @@ func (p *Pipeline) stream(path string) *stream {
 		// A live file's plain lines without a time of their own were
 		// written just now.
 		s.dec.SetNow(time.Now)
+		s.dec.SetMaxLineBytes(p.opts.Tail.MaxLineBytes)
 		p.setMultiline(s)
 		p.merge.streams[path] = s
 	}

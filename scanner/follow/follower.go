@@ -192,7 +192,7 @@ func (f *follower) addString(text string, end int64) {
 }
 
 func (f *follower) newBatch() *Batch {
-	b := &Batch{Path: f.path, File: f.id, Start: f.offset, Size: f.size}
+	b := &Batch{Path: f.path, File: f.id, Start: f.offset, Size: f.size, lineCap: rawLineCap(f.tl.opts.MaxLineBytes)}
 	b.release = func() { f.credits <- struct{}{} }
 	return b
 }

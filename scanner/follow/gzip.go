@@ -48,12 +48,13 @@ func (f *follower) readGzip(ctx context.Context, seg *segment) outcome {
 // readLines reads lines from r until its end, and passes on an unterminated
 // last line as well.
 func (f *follower) readLines(ctx context.Context, seg *segment, r *bufio.Reader, file *os.File) outcome {
-	// long keeps at most maxRawLine bytes of a line longer than the reader's
+	// long keeps at most the line cap of a line longer than the reader's
 	// buffer; longLen counts all of its bytes, for the offset.
 	var long []byte
 	longLen := 0
+	lineCap := rawLineCap(f.tl.opts.MaxLineBytes)
 	keep := func(chunk []byte) {
-		long = append(long, chunk[:min(len(chunk), max(maxRawLine-len(long), 0))]...)
+		long = append(long, chunk[:min(len(chunk), max(lineCap-len(long), 0))]...)
 		longLen += len(chunk)
 	}
 	for {

@@ -399,11 +399,11 @@ func TestPipelineCutsHugeLines(t *testing.T) {
 }
 
 func TestBatchCapsLineCopies(t *testing.T) {
-	var b Batch
+	b := Batch{lineCap: rawLineCap(0)}
 	b.addString(strings.Repeat("y", 5<<20), 5<<20+1)
 	b.add([]byte("short"), 5<<20+7)
-	if n := len(b.Lines[0].Text); n != maxRawLine {
-		t.Errorf("copied %d bytes of a 5 MiB line, want %d", n, maxRawLine)
+	if n := len(b.Lines[0].Text); n != scanner.DefaultMaxLineBytes+1 {
+		t.Errorf("copied %d bytes of a 5 MiB line, want %d", n, scanner.DefaultMaxLineBytes+1)
 	}
 	if b.Lines[0].End != 5<<20+1 || string(b.Lines[1].Text) != "short" {
 		t.Errorf("lines after the cut: %+v", b.Lines[1])

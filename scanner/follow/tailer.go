@@ -49,6 +49,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxFiles caps the files followed at once. Each holds two descriptors.
 	MaxFiles int
+	// MaxLineBytes caps one line; 0 means scanner.DefaultMaxLineBytes.
+	// Longer lines are cut, marked and counted, and are never copied whole.
+	MaxLineBytes int
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
