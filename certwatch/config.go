@@ -108,28 +108,5 @@ func (c Config) Validate() error {
 }
 
 // Duration is a time.Duration read from a string such as "30d", "12h" or
-// "90s". Integers are rejected, because TOML has no unit for them.
-type Duration time.Duration
-
-// UnmarshalText reads a duration with the units ns, us, ms, s, m, h and d.
-func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := scanner.ParseDuration(string(text))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes whole days as "30d" and other values as Go durations.
-func (d Duration) MarshalText() ([]byte, error) {
-	return []byte(d.String()), nil
-}
-
-func (d Duration) String() string {
-	const day = 24 * time.Hour
-	if v := time.Duration(d); v > 0 && v%day == 0 {
-		return fmt.Sprintf("%dd", v/day)
-	}
-	return time.Duration(d).String()
-}
+// "90s"; integers are rejected.
+type Duration = scanner.Duration

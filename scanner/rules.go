@@ -766,6 +766,33 @@ func ParseDuration(s string) (time.Duration, error) {
 	return days + d, nil
 }
 
+// Duration is a time.Duration read from a TOML string such as "90s", "10m"
+// or "30d". Integers are rejected, because TOML has no unit for them and a
+// bare number would otherwise be taken as nanoseconds.
+type Duration time.Duration
+
+// UnmarshalText reads a duration with the units ns, us, ms, s, m, h and d.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := ParseDuration(string(text))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// String writes whole days as "30d" and other values in Go's notation.
+func (d Duration) String() string {
+	const day = 24 * time.Hour
+	if v := time.Duration(d); v > 0 && v%day == 0 {
+		return fmt.Sprintf("%dd", v/day)
+	}
+	return time.Duration(d).String()
+}
+
 // TOMLError words a decoding error of a TOML file as "name:line: invalid
 // TOML: what is wrong" when it carries a position, as syntax errors and
 // duplicate keys do.

@@ -1,6 +1,8 @@
 package scanner
 
 import (
+	"github.com/BurntSushi/toml"
+
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +184,20 @@ func TestFormatDuration(t *testing.T) {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestDurationTOML(t *testing.T) {
+	var cfg struct {
+		D Duration `toml:"d"`
+	}
+	if _, err := toml.Decode(`d = "7d"`, &cfg); err != nil || time.Duration(cfg.D) != 7*24*time.Hour || cfg.D.String() != "7d" {
+		t.Errorf("7d decoded as %v (%s), err %v", time.Duration(cfg.D), cfg.D, err)
+	}
+	if _, err := toml.Decode(`d = 30`, &cfg); err == nil {
+		t.Error("an integer duration was accepted")
+	}
+	if got := Duration(90 * time.Second).String(); got != "1m30s" {
+		t.Errorf("String = %q", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -56,21 +55,5 @@ func (o Options) LoggerOrDiscard() *slog.Logger {
 }
 
 // Duration is a time.Duration read from a TOML string such as "30s", "10m"
-// or "1d". Integers are rejected, because a bare TOML integer would
-// otherwise be taken as nanoseconds.
-type Duration time.Duration
-
-// UnmarshalText reads a duration with the units ns, us, ms, s, m, h or d.
-func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := scanner.ParseDuration(string(text))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes the duration in Go's notation, such as "1m30s".
-func (d Duration) MarshalText() ([]byte, error) {
-	return []byte(time.Duration(d).String()), nil
-}
+// or "1d"; integers are rejected.
+type Duration = scanner.Duration
