@@ -221,6 +221,9 @@ func TestBotHonoursRateLimitAndRejects(t *testing.T) {
 	send(t, s, groupAlert("g1", "valid"))
 	waitFor(t, "the first alert", func() bool { mu.Lock(); defer mu.Unlock(); return len(accepted) == 1 })
 	send(t, s, groupAlert("g2", "invalid"))
+	// Wait for the rejection before sending g3: two alerts waiting together
+	// would be merged into one message.
+	waitFor(t, "the rejected alert", func() bool { mu.Lock(); defer mu.Unlock(); return calls == 3 })
 	send(t, s, groupAlert("g3", "valid"))
 	closeSink(t, s)
 
