@@ -52,8 +52,9 @@ func (s *Severity) UnmarshalText(text []byte) error {
 }
 
 // Alert is one notification about a group of matching lines. Its exported JSON
-// fields are the stable output format of `klaxon replay --output json` and of the
-// sinks; the fields tagged "-" are for sinks that thread, digest or deduplicate.
+// fields are the stable output format of `klaxon replay --output json` and of
+// the sinks. The fields tagged "-" serve sinks that thread, digest or
+// deduplicate.
 type Alert struct {
 	Rule      string            `json:"rule"`
 	Severity  Severity          `json:"severity"`

@@ -9,7 +9,7 @@ import (
 // maxSamples is how many matching lines an alert carries as evidence.
 const maxSamples = 5
 
-// sweepEvery is how often, in event time, the engine looks for episodes that
+// sweepEvery is the period, in event time, of the check for episodes that
 // went quiet, so their last lines are reported while the input goes on.
 const sweepEvery = time.Minute
 

@@ -42,16 +42,17 @@ type multilineSettings struct {
 	file      string // that file
 }
 
-// parseMultiline decodes the [multiline] table of one rules file.
-func parseMultiline(name string, data []byte) (multilineSettings, error) {
-	var doc struct {
-		Multiline *multilineFile `toml:"multiline"`
-	}
-	md, err := toml.Decode(string(data), &doc)
-	if err != nil {
-		return multilineSettings{}, fmt.Errorf("%s: multiline: %w", name, err)
-	}
+// parseMultiline decodes the [multiline] table of one rules file from the
+// primitive that ParseRules kept of it, so the file is parsed once.
+func parseMultiline(name string, md *toml.MetaData, prim toml.Primitive) (multilineSettings, error) {
 	out := multilineSettings{defaults: DefaultMultiline}
+	if !md.IsDefined("multiline") {
+		return out, nil
+	}
+	cfg := &multilineFile{}
+	if err := md.PrimitiveDecode(prim, cfg); err != nil {
+		return out, fmt.Errorf("%s: multiline: %w", name, err)
+	}
 	var unknown []error
 	for _, key := range md.Undecoded() {
 		if len(key) > 0 && key[0] == "multiline" {
@@ -60,10 +61,6 @@ func parseMultiline(name string, data []byte) (multilineSettings, error) {
 	}
 	if len(unknown) > 0 {
 		return out, errors.Join(unknown...)
-	}
-	cfg := doc.Multiline
-	if cfg == nil {
-		return out, nil
 	}
 	out.set, out.file = true, name
 	var errs []error

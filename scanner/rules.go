@@ -91,7 +91,7 @@ type Rule struct {
 	prefilter        *prefilter
 	named            bool // Match has named groups
 	// keyFromSource is true when every group_by field comes from the line's
-	// source, and needFields when alerts need each line's fields; together
+	// source, and needFields when alerts need each line's fields. Together
 	// they let volume rules count lines without building fields.
 	keyFromSource bool
 	needFields    bool
@@ -163,7 +163,7 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	}
 	pos := indexTOML(data)
 	rs := &RuleSet{}
-	ml, err := parseMultiline(name, data)
+	ml, err := parseMultiline(name, &md, doc.Multiline)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -256,15 +256,15 @@ type ruleBuilder struct {
 }
 
 func (b *ruleBuilder) fail(key, format string, args ...any) {
-	who := fmt.Sprintf("rule #%d", b.index+1)
+	rule := fmt.Sprintf("rule #%d", b.index+1)
 	if b.name != "" {
-		who = fmt.Sprintf("rule %q", b.name)
+		rule = fmt.Sprintf("rule %q", b.name)
 	}
 	msg := fmt.Sprintf(format, args...)
 	if key != "" {
 		msg = key + ": " + msg
 	}
-	b.errs = append(b.errs, fmt.Errorf("%s:%d: %s: %s", b.file, b.pos.line(b.index, key), who, msg))
+	b.errs = append(b.errs, fmt.Errorf("%s:%d: %s: %s", b.file, b.pos.line(b.index, key), rule, msg))
 }
 
 func (b *ruleBuilder) build() *Rule {

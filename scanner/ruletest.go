@@ -85,33 +85,33 @@ func LoadTestFile(path string) (*TestFile, error) {
 		errs = append(errs, fmt.Errorf("%s: unknown key %q", path, key.String()))
 	}
 	for i, t := range doc.Test {
-		who := fmt.Sprintf("%s: test #%d", path, i+1)
+		label := fmt.Sprintf("%s: test #%d", path, i+1)
 		if t.Name != "" {
-			who = fmt.Sprintf("%s: test %q", path, t.Name)
+			label = fmt.Sprintf("%s: test %q", path, t.Name)
 		}
 		if t.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: name: missing", who))
+			errs = append(errs, fmt.Errorf("%s: name: missing", label))
 		}
 		if len(t.Inputs) == 0 {
-			errs = append(errs, fmt.Errorf("%s: input: missing; give [[test.input]] with lines or file", who))
+			errs = append(errs, fmt.Errorf("%s: input: missing; give [[test.input]] with lines or file", label))
 		}
 		for j, in := range t.Inputs {
 			if (in.File == "") == (in.Lines == "") {
-				errs = append(errs, fmt.Errorf("%s: input[%d]: give either lines or file", who, j))
+				errs = append(errs, fmt.Errorf("%s: input[%d]: give either lines or file", label, j))
 			}
 			if in.Step != "" {
 				if _, err := ParseDuration(in.Step); err != nil {
-					errs = append(errs, fmt.Errorf("%s: input[%d]: step: %v", who, j, err))
+					errs = append(errs, fmt.Errorf("%s: input[%d]: step: %v", label, j, err))
 				}
 			}
 		}
 		for j, e := range t.Expect {
 			if e.Rule == "" {
-				errs = append(errs, fmt.Errorf("%s: expect[%d]: rule: missing", who, j))
+				errs = append(errs, fmt.Errorf("%s: expect[%d]: rule: missing", label, j))
 			}
 			if e.Severity != "" {
 				if _, err := ParseSeverity(e.Severity); err != nil {
-					errs = append(errs, fmt.Errorf("%s: expect[%d]: severity: %v", who, j, err))
+					errs = append(errs, fmt.Errorf("%s: expect[%d]: severity: %v", label, j, err))
 				}
 			}
 		}

@@ -57,7 +57,7 @@ type rateSnapshot struct {
 }
 
 // Snapshot returns the alert state of every group as JSON, so a restarted
-// agent neither repeats an alert nor forgets a window or cooldown.
+// agent neither repeats an alert nor loses a window or cooldown.
 func (e *Engine) Snapshot() ([]byte, error) {
 	s := snapshot{Version: snapshotVersion, Now: e.now}
 	for _, key := range e.sortedKeys() {

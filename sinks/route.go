@@ -157,8 +157,8 @@ func (r *Router) Targets(a *scanner.Alert) []string {
 func (r *Router) Send(ctx context.Context, a *scanner.Alert) error {
 	targets := r.Targets(a)
 	if len(targets) == 0 {
-		// Without a default route such alerts go nowhere by design; say so
-		// once per rule and severity rather than never or on every alert.
+		// Without a default route such alerts go nowhere by design. Log that
+		// once per rule and severity, rather than never or on every alert.
 		key := a.Rule + "\x00" + a.Severity.String()
 		if _, seen := r.unrouted.LoadOrStore(key, true); !seen {
 			r.log.Warn("no route matches alerts of this rule and severity; they are not sent", "rule", a.Rule, "severity", a.Severity.String())

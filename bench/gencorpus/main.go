@@ -1,7 +1,7 @@
-// Command gencorpus writes a deterministic node log corpus for benchmarks:
-// CRI records (containerd style) from the components of system namespaces,
-// with klog, JSON, logfmt, access-log and CoreDNS lines, and failure lines
-// that the shipped rules match at about one in ten thousand.
+// Command gencorpus writes a deterministic node log corpus for benchmarks.
+// The corpus is CRI records (containerd style) from the components of system
+// namespaces: klog, JSON, logfmt, access-log and CoreDNS lines. About one
+// line in ten thousand is a failure that the shipped rules match.
 //
 //	go run ./bench/gencorpus -size 200MB -out /tmp/node.log
 //	go run ./bench/gencorpus -size 50MB -layout -out /tmp/pods

@@ -155,7 +155,7 @@ func (r *reloader) run(ctx context.Context) {
 	}
 
 	// The files may have changed between loading them and adding the
-	// watches, so compare them once now; later, a periodic comparison
+	// watches, so compare them once now. Later, a periodic comparison
 	// catches events the watcher lost.
 	quiet := time.NewTimer(0)
 	defer quiet.Stop()

@@ -354,7 +354,7 @@ func (p *Pipeline) save() {
 	if err != nil {
 		// Positions and alert state stay in memory and the next save tries
 		// again. The error is logged once until a save succeeds, not on
-		// every save of a full or read-only state folder; the failures
+		// every save of a full or read-only state folder, and the failures
 		// metric counts each one.
 		p.metrics.saveFailures.Inc()
 		if !p.saveFailing {
