@@ -5,7 +5,7 @@ GO ?= go
 # test runs each for FUZZTIME, a count of inputs rather than a time: a 5s
 # limit once failed a clean run with "context deadline exceeded" when it
 # expired on a loaded machine.
-FUZZ_TARGETS := FuzzDecode FuzzParseMessageTime FuzzFields FuzzParseRules FuzzRenderSummary FuzzReplayStdin FuzzLiteralMatcher
+FUZZ_TARGETS := FuzzDecode FuzzParseMessageTime FuzzFields FuzzParseRules FuzzRenderSummary FuzzReplayStdin FuzzLiteralMatcher FuzzGramFilter
 FUZZTIME ?= 500x
 
 .PHONY: build test vet fuzz rules-test

@@ -161,6 +161,31 @@ func (d *Decoder) Decode(raw []byte, emit func(*Line)) {
 	d.emitPlain(raw, emit)
 }
 
+// Pass hands pass a raw line that Decode would emit at once and unchanged:
+// a whole CRI record with nothing held on its stream. It returns whether
+// pass took the line, and only then counts it as emitted. Every other line
+// must go to Decode.
+func (d *Decoder) Pass(raw []byte, pass func(t time.Time, text []byte) bool) bool {
+	if d.format != formatCRI || len(raw) == 0 || raw[len(raw)-1] == '\r' {
+		return false
+	}
+	t, stream, partial, msg, ok := splitCRI(raw)
+	if !ok || partial || d.partial[stream].pending || d.joiners[stream].pending || len(msg) > d.maxBytes {
+		return false
+	}
+	if d.multiline != nil {
+		if _, starts := d.multiline.mayStart(msg); starts {
+			return false
+		}
+	}
+	if !pass(t, msg) {
+		return false
+	}
+	d.clock = t
+	d.Stats.Lines++
+	return true
+}
+
 // Flush emits the joined text of partial lines still waiting for their last
 // chunk, as at the end of a file. containerd writes a container's final
 // output as a "P" record with no "F" after it when the output lacks a newline.

@@ -154,6 +154,48 @@ func (e *Engine) Process(l *Line) {
 	}
 }
 
+// PassBy accounts for a line that no rule can match without running the
+// rules: it counts the line, moves the clock and keeps the line as context.
+// It returns false and changes nothing when the line needs Process, because
+// it contains a rule literal, has a level that a rule without literals
+// selects, or its time is due for the check of quiet groups.
+func (e *Engine) PassBy(src *Source, t time.Time, text []byte) bool {
+	if !e.started || !t.Before(e.nextSweep) {
+		return false
+	}
+	if src.rulesFor != e.rules {
+		e.selectRules(src)
+	}
+	if !src.passable {
+		return false
+	}
+	if g := e.rules.grams; g != nil {
+		if g.any(text) {
+			return false
+		}
+	} else if lm := e.rules.literals; lm != nil {
+		lm.scan(text, e.cand)
+		for _, w := range e.cand {
+			if w != 0 {
+				return false
+			}
+		}
+	}
+	if src.passLevels != 0 && src.passLevels&(1<<detectLevel(text)) != 0 {
+		return false
+	}
+	e.Stats.Lines++
+	// The time is before the next check, so moving the clock now changes
+	// no check, even ahead of other streams' lines with earlier times.
+	if t.After(e.now) {
+		e.now = t
+	}
+	if src.history != nil {
+		src.history.push(text)
+	}
+	return true
+}
+
 // Advance moves the engine's clock to now when no line came, so groups
 // that went quiet end their episode.
 func (e *Engine) Advance(now time.Time) {
@@ -204,6 +246,16 @@ func (e *Engine) selectRules(src *Source) {
 		}
 	}
 	src.rulesFor = e.rules
+	src.passable, src.passLevels = true, 0
+	for _, r := range src.rules {
+		switch {
+		case r.prefilter != nil:
+		case r.levelMask != 0:
+			src.passLevels |= r.levelMask
+		default:
+			src.passable = false
+		}
+	}
 	src.history = nil
 	if src.maxContext > 0 {
 		src.history = newHistory(src.maxContext)

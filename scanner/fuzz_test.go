@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,11 @@ func tomlQuote(s string) string {
 
 func FuzzReplayStdin(f *testing.F) {
 	f.Add("2026-10-03T02:00:00Z stdout P a\n2026-10-03T02:00:00Z stdout F b\npanic: x\n\tframe\n")
+	f.Add(passByStream(7, 40))
+	passBy, err := ParseRules("passby.toml", []byte(passByRules))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, input string) {
 		rs, err := ParseRules("r.toml", []byte("[[rule]]\nname = \"a\"\nseverity = \"info\"\nmatch = \"b|frame\"\n"))
 		if err != nil {
@@ -162,6 +168,26 @@ func FuzzReplayStdin(f *testing.F) {
 		}
 		if _, err := Replay(context.Background(), rs, []string{"-"}, ReplayOptions{Stdin: strings.NewReader(input), MaxLineBytes: 128}); err != nil {
 			t.Fatalf("replay of standard input failed: %v", err)
+		}
+		// Lines that pass the engine by must change nothing.
+		var outcomes [2]string
+		for i, all := range []bool{true, false} {
+			var b strings.Builder
+			stats, err := Replay(context.Background(), passBy, []string{"-"}, ReplayOptions{
+				Stdin:      strings.NewReader(input),
+				Emit:       func(a *Alert) { fmt.Fprintf(&b, "%+v\n", *a) },
+				Matched:    func(l *Line) { fmt.Fprintf(&b, "%s %q\n", l.Time, l.Text) },
+				processAll: all,
+				now:        func() time.Time { return time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%d lines, %d matches", stats.Lines, stats.Matches)
+			outcomes[i] = b.String()
+		}
+		if outcomes[0] != outcomes[1] {
+			t.Fatalf("passing lines by changed the outcome:\n%s\n%s", outcomes[0], outcomes[1])
 		}
 	})
 }

@@ -18,7 +18,11 @@ func TestBuildPrefilter(t *testing.T) {
 		{`Loop \(.*\) detected`, ") detected", false},
 		{`(?:InvalidChangeBatch|already exists)`, "InvalidChangeBatch|already exists", false},
 		{`(?i)failed to renew lease`, "failed to renew lea", true},
-		{`x509: (certificate|cert) expired`, " expired", false},
+		{`x509: (certificate|cert) expired`, "x509: certificate expired|x509: cert expired", false},
+		{`^(?:panic|fatal error): (?P<reason>.+)`, "panic: |fatal error: ", false},
+		{`[Ff]ailed to renew`, "Failed to renew|failed to renew", false},
+		{`alarm"?:"?NOSPACE`, `alarm":"NOSPACE|alarm":NOSPACE|alarm:"NOSPACE|alarm:NOSPACE`, false},
+		{`secrets? \\?"(?P<s>[^"]+)\\?" not found`, `" not found`, false},
 		{`\d+ errors?`, " error", false},
 		{`a|bc`, "", false},                // a one-byte literal filters nothing
 		{`(?i)ſtatus code`, " code", true}, // "s" also folds to the non-ASCII "ſ"

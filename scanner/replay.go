@@ -29,6 +29,13 @@ type ReplayOptions struct {
 	Progress func(read, total int64)
 	// MaxLineBytes caps a joined line; 0 means DefaultMaxLineBytes.
 	MaxLineBytes int
+
+	// processAll sends every line through Engine.Process, for tests that
+	// compare the outcome with the one of lines passing it by.
+	processAll bool
+	// now stamps lines of standard input that carry no time before any
+	// line that does; nil means time.Now. Tests fix it.
+	now func() time.Time
 }
 
 // ReplayStats counts what a replay read.
@@ -70,16 +77,21 @@ func Replay(ctx context.Context, rs *RuleSet, paths []string, opts ReplayOptions
 			heap.Push(&r.queue, c)
 		}
 	}
+	nextCheck, nextProgress := int64(0), int64(1<<20)
 	for r.queue.Len() > 0 {
-		if r.stats.Lines%4096 == 0 && ctx.Err() != nil {
-			r.errs = append(r.errs, ctx.Err())
-			break
+		if r.stats.Lines >= nextCheck {
+			if ctx.Err() != nil {
+				r.errs = append(r.errs, ctx.Err())
+				break
+			}
+			nextCheck = r.stats.Lines + 4096
 		}
 		c := r.queue[0]
 		engine.Process(c.line)
 		r.stats.Lines++
-		if r.stats.Lines%(1<<20) == 0 && opts.Progress != nil {
+		if r.stats.Lines >= nextProgress && opts.Progress != nil {
 			opts.Progress(r.read(), r.total)
+			nextProgress = r.stats.Lines + 1<<20
 		}
 		if r.advance(c) {
 			heap.Fix(&r.queue, 0)
@@ -128,23 +140,33 @@ func (r *replayer) read() int64 {
 
 // cursor reads one stream; line is its next line, valid until the next advance.
 type cursor struct {
-	stream    *inputStream
-	next      int // index of the next file to open
-	dec       *Decoder
-	file      io.Closer
-	counter   countingReader
-	reader    *bufio.Reader
-	long      []byte  // a line longer than the reader's buffer, being assembled
-	line      *Line   // the next line to process
-	queue     []*Line // lines the decoder emitted after line, in order
-	seq       int     // input order, to break ties between equal times
+	stream  *inputStream
+	next    int // index of the next file to open
+	dec     *Decoder
+	file    io.Closer
+	counter countingReader
+	reader  *bufio.Reader
+	long    []byte  // a line longer than the reader's buffer, being assembled
+	line    *Line   // the next line to process
+	queue   []*Line // lines the decoder emitted after line, in order
+	seq     int     // input order, to break ties between equal times
+	// order is the latest time of the stream's lines so far, passed-by
+	// ones included. Cursors are merged by it rather than by the next
+	// line's own time, so that a stream whose time goes back interleaves
+	// the same way whether or not the lines before passed the engine by.
+	order     time.Time
+	passBy    func(t time.Time, text []byte) bool
 	bytesDone int64
 }
 
 // open starts a stream and reads its first line; it returns nil for a stream
 // without lines.
 func (r *replayer) open(s *inputStream) *cursor {
-	fallback := time.Now().UTC()
+	now := r.opts.now
+	if now == nil {
+		now = time.Now
+	}
+	fallback := now().UTC()
 	if !s.stdin && len(s.files) > 0 {
 		if info, err := os.Stat(s.files[0]); err == nil {
 			fallback = info.ModTime().UTC()
@@ -152,6 +174,13 @@ func (r *replayer) open(s *inputStream) *cursor {
 	}
 	r.seq++
 	c := &cursor{stream: s, dec: NewDecoder(s.src, fallback), seq: r.seq}
+	c.passBy = func(t time.Time, text []byte) bool {
+		if r.opts.processAll || !r.engine.PassBy(s.src, t, text) {
+			return false
+		}
+		c.order = later(c.order, t)
+		return true
+	}
 	c.dec.SetMaxLineBytes(r.opts.MaxLineBytes)
 	c.dec.SetMultiline(r.rules.Multiline(s.src))
 	r.done = append(r.done, c)
@@ -169,8 +198,7 @@ func (r *replayer) open(s *inputStream) *cursor {
 // advance moves a cursor to its next line, across the stream's files, and
 // reports whether there is one.
 func (r *replayer) advance(c *cursor) bool {
-	if len(c.queue) > 0 {
-		c.line, c.queue = c.queue[0], c.queue[1:]
+	if c.pop() {
 		return true
 	}
 	collect := func(l *Line) { c.queue = append(c.queue, l) }
@@ -180,7 +208,9 @@ func (r *replayer) advance(c *cursor) bool {
 			return c.pop()
 		}
 		raw, err := r.readLine(c)
-		if raw != nil {
+		if raw != nil && c.dec.Pass(raw, c.passBy) {
+			r.stats.Lines++
+		} else if raw != nil {
 			c.dec.Decode(raw, collect)
 			if c.pop() {
 				return true
@@ -274,7 +304,11 @@ func (c *cursor) pop() bool {
 	if len(c.queue) == 0 {
 		return false
 	}
-	c.line, c.queue = c.queue[0], c.queue[1:]
+	c.line = c.queue[0]
+	c.order = later(c.order, c.line.Time)
+	// Shift instead of reslicing, so the queue keeps its array and adding
+	// the next line does not allocate.
+	c.queue = c.queue[:copy(c.queue, c.queue[1:])]
 	return true
 }
 
@@ -320,16 +354,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// cursorQueue orders cursors by the time of their next line, then by input
-// order, so equal times replay deterministically.
+// cursorQueue orders cursors by the latest time of their lines so far, then
+// by input order, so equal times replay deterministically. For streams in
+// time order that is the time of the next line.
 type cursorQueue []*cursor
 
 func (q cursorQueue) Len() int { return len(q) }
 func (q cursorQueue) Less(i, j int) bool {
-	if !q[i].line.Time.Equal(q[j].line.Time) {
-		return q[i].line.Time.Before(q[j].line.Time)
+	if !q[i].order.Equal(q[j].order) {
+		return q[i].order.Before(q[j].order)
 	}
 	return q[i].seq < q[j].seq
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 func (q cursorQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *cursorQueue) Push(x any)   { *q = append(*q, x.(*cursor)) }

@@ -110,6 +110,7 @@ type RuleSet struct {
 	// redactExtra are the [redact] patterns of the rules files.
 	redactExtra []*regexp.Regexp
 	literals    *literalMatcher
+	grams       *gramFilter
 }
 
 // Rules returns the rules in the order they were loaded.
@@ -197,6 +198,7 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 		r.index = i
 	}
 	rs.literals = buildLiteralMatcher(rs.rules)
+	rs.grams = buildGramFilter(rs.rules)
 	return rs, nil
 }
 
@@ -219,6 +221,7 @@ func (rs *RuleSet) add(part *RuleSet) error {
 		r.index = i
 	}
 	rs.literals = buildLiteralMatcher(rs.rules)
+	rs.grams = buildGramFilter(rs.rules)
 	return nil
 }
 
