@@ -1,6 +1,8 @@
 package scanner
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +252,24 @@ func TestDecodeMarksCutLines(t *testing.T) {
 	want := strings.Repeat("a", 40-len(TruncatedMarker)) + TruncatedMarker
 	if len(got) != 2 || got[0] != want || got[1] != want {
 		t.Fatalf("lines = %q, want both %q", got, want)
+	}
+}
+
+// TestParseRFC3339AgreesWithTimeDate checks the UTC shortcut against
+// time.Date on dates across leap years, month ends, days past a month's end
+// and leap seconds, which both normalise into the next month or minute.
+func TestParseRFC3339AgreesWithTimeDate(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		year, month, day := 1970+rnd.IntN(8030), 1+rnd.IntN(12), 1+rnd.IntN(31)
+		hour, minute, sec, nsec := rnd.IntN(24), rnd.IntN(60), rnd.IntN(61), rnd.IntN(1e9)
+		text := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", year, month, day, hour, minute, sec, nsec)
+		got, ok := parseRFC3339([]byte(text))
+		if !ok {
+			t.Fatalf("parseRFC3339(%q) rejected", text)
+		}
+		if want := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("parseRFC3339(%q) = %v, want %v", text, got, want)
+		}
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"slices"
 )
 
-// gramFilter tells whether a line contains any rule literal, looking at
+// gramFilter reports whether a line contains any rule literal, looking at
 // only every step-th 4-byte window of the line. A literal of length n
 // covers n-3 consecutive window positions, and every run of step of them
-// holds one sampled position, so filing step consecutive windows of each
+// contains one sampled position, so filing step consecutive windows of each
 // literal is enough to meet every occurrence. With the shipped rules the
 // shortest literal has 7 bytes, so a line costs a quarter of a table test
 // per byte, where an automaton costs one per byte.
@@ -18,11 +18,19 @@ import (
 // "FATA" is rarer in logs than " to ".
 type gramFilter struct {
 	step int
-	bits []uint64 // one bit per hash of a filed window
-	// grams maps a filed window to the literals holding it, with its
-	// offset there, for the exact comparison.
-	grams map[uint32][]gramRef
+	bits *[1 << gramBits / 64]uint64 // one bit per hash of a filed window
+	// slots is an open-addressing table from a filed window, placed at its
+	// hash, to the literals that contain it, for the exact comparison. It is far
+	// cheaper than a map for the lookup most lines make once or twice.
+	slots []gramSlot
+	refs  []gramRef
 	lits  []gramLiteral
+}
+
+// gramSlot files one window: refs[start:end] are the literals that contain it.
+type gramSlot struct {
+	gram       uint32
+	start, end uint32
 }
 
 type gramRef struct {
@@ -46,7 +54,8 @@ const (
 // prefilter, or nil when some literal is shorter than a window, or no rule
 // has literals.
 func buildGramFilter(rules []*Rule) *gramFilter {
-	g := &gramFilter{bits: make([]uint64, 1<<gramBits/64), grams: map[uint32][]gramRef{}}
+	g := &gramFilter{bits: new([1 << gramBits / 64]uint64), slots: make([]gramSlot, 1<<gramBits)}
+	grams := map[uint32][]gramRef{}
 	shortest := 1 << 30
 	for _, r := range rules {
 		if r.prefilter == nil {
@@ -70,13 +79,31 @@ func buildGramFilter(rules []*Rule) *gramFilter {
 				h := gramHash(v)
 				g.bits[h>>6] |= 1 << (h & 63)
 				ref := gramRef{lit: int32(i), off: int32(off)}
-				if !slices.Contains(g.grams[v], ref) {
-					g.grams[v] = append(g.grams[v], ref)
+				if !slices.Contains(grams[v], ref) {
+					grams[v] = append(grams[v], ref)
 				}
 			}
 		}
 	}
+	for v, refs := range grams {
+		i := gramHash(v)
+		for g.slots[i].end != 0 {
+			i = (i + 1) % uint32(len(g.slots))
+		}
+		g.slots[i] = gramSlot{gram: v, start: uint32(len(g.refs)), end: uint32(len(g.refs) + len(refs))}
+		g.refs = append(g.refs, refs...)
+	}
 	return g
+}
+
+// lookup returns the literals that contain the window v.
+func (g *gramFilter) lookup(v uint32) []gramRef {
+	for i := gramHash(v); g.slots[i].end != 0; i = (i + 1) % uint32(len(g.slots)) {
+		if g.slots[i].gram == v {
+			return g.refs[g.slots[i].start:g.slots[i].end]
+		}
+	}
+	return nil
 }
 
 func gramHash(v uint32) uint32 { return (v * 0x9E3779B1) >> (32 - gramBits) }
@@ -146,10 +173,11 @@ func gramVariants(w []byte, fold bool) []uint32 {
 
 // any reports whether text contains one of the literals.
 func (g *gramFilter) any(text []byte) bool {
-	for p := 0; p+4 <= len(text); p += g.step {
-		v := binary.LittleEndian.Uint32(text[p:])
+	bits, step := g.bits, g.step
+	for p := 0; p+4 <= len(text); p += step {
+		v := binary.LittleEndian.Uint32(text[p : p+4])
 		h := gramHash(v)
-		if g.bits[h>>6]&(1<<(h&63)) != 0 && g.verify(text, p, v) {
+		if bits[h>>6]&(1<<(h&63)) != 0 && g.verify(text, p, v) {
 			return true
 		}
 	}
@@ -159,7 +187,7 @@ func (g *gramFilter) any(text []byte) bool {
 // verify compares the literals filed under the window at p with the text
 // around it.
 func (g *gramFilter) verify(text []byte, p int, v uint32) bool {
-	for _, ref := range g.grams[v] {
+	for _, ref := range g.lookup(v) {
 		lit := &g.lits[ref.lit]
 		start := p - int(ref.off)
 		if start < 0 || start+len(lit.text) > len(text) {

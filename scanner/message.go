@@ -88,6 +88,9 @@ func detectLevel(text []byte) Level {
 		}
 		return LevelUnknown
 	}
+	if bytes.IndexByte(text, '=') < 0 {
+		return LevelUnknown // no logfmt pair, as in most access logs
+	}
 	for _, key := range logfmtLevelKeys {
 		if v := logfmtField(text, key); v != nil {
 			return parseLevelName(v)
