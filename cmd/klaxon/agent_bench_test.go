@@ -63,14 +63,14 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
-		b.Fatalf("invalid %s %q: want a positive integer", name, s)
+		b.Fatalf("invalid %s %q: must be a positive integer", name, s)
 	}
 	return n
 }
 
 // BenchmarkAgent runs the agent binary with the shipped rules over files
 // that grow at a steady rate, 1,000 files and 50,000 lines per second in
-// total unless the KLAXON_BENCH_* variables say otherwise. It reports the
+// total unless the KLAXON_BENCH_* variables set other values. It reports the
 // delay from appending an alerting line to reading its alert from the
 // agent's output (p50, p99), the agent's CPU time while the files grow, per
 // second and per million lines, and its peak resident memory.
@@ -92,7 +92,8 @@ func benchAgentOnce(b *testing.B, bin string, load benchLoad) {
 	if err := os.WriteFile(rules, []byte(benchRule), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	// The default cap on files followed at once is below the load's count.
+	// follow.DefaultMaxFiles, the agent's default cap on files followed at
+	// once, is below the default load's file count.
 	config := filepath.Join(dir, "agent.toml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf("[follow]\nmax_files = %d\n", load.files)), 0o644); err != nil {
 		b.Fatal(err)
@@ -126,7 +127,7 @@ func benchAgentOnce(b *testing.B, bin string, load benchLoad) {
 	for benchAlerts(sink.list()) < len(written) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The window ends once the last alert is out, so it holds the reading
+	// The window ends once the last alert is out, so it includes the reading
 	// of the last lines written.
 	cpu := processCPU(b, agent.cmd.Process.Pid) - startCPU
 	elapsed := time.Since(start)
@@ -173,9 +174,9 @@ func processCPU(b *testing.B, pid int) time.Duration {
 	if err != nil {
 		b.Fatalf("read CPU time of the agent: %v", err)
 	}
-	// The command name in parentheses may hold spaces, so fields are
-	// counted after its closing parenthesis: utime and stime are the 12th
-	// and 13th fields there.
+	// The command name in parentheses may contain spaces, so fields are
+	// counted after its closing parenthesis. From there, utime and stime
+	// are the 12th and 13th fields.
 	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
 	if len(fields) < 13 {
 		b.Fatalf("read CPU time of the agent: short /proc/%d/stat: %q", pid, data)
@@ -188,8 +189,8 @@ func processCPU(b *testing.B, pid int) time.Duration {
 		}
 		ticks += n
 	}
-	// The kernel counts in USER_HZ, which is 100 on every Linux
-	// architecture Go supports.
+	// The kernel reports both in clock ticks (USER_HZ), 100 per second on
+	// x86 and arm64 Linux.
 	return time.Duration(ticks) * (time.Second / 100)
 }
 
