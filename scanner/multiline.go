@@ -157,6 +157,23 @@ func (d *Decoder) emitHeld(stream int, emit func(*Line)) {
 	d.emitLine(j.time, d.streamLabel(stream), j.out, emit)
 }
 
+// FlushMaybeJava emits held events that began as an ordinary error line
+// which Java stack frames might follow. A live reader calls it once it has
+// read everything the file holds: a logger writes frames together with the
+// line they belong to, so waiting for the timeout would only delay the
+// line's alert. Go panics, Python tracebacks and custom events keep waiting,
+// because their writers print them in many parts.
+func (d *Decoder) FlushMaybeJava(emit func(*Line)) {
+	if d.multiline == nil || d.multiline.Start != nil {
+		return
+	}
+	for i := range d.joiners {
+		if j := &d.joiners[i]; j.pending && j.kind == eventPlain {
+			d.emitHeld(i, emit)
+		}
+	}
+}
+
 // FlushIdle emits held multi-line events that have waited longer than the
 // timeout at now. The agent calls it periodically so the last event of a
 // quiet stream is not held back.

@@ -124,6 +124,24 @@ func TestMultilineFlushIdle(t *testing.T) {
 	}
 }
 
+func TestMultilineFlushMaybeJava(t *testing.T) {
+	d := NewDecoder(&Source{}, t0)
+	d.SetMultiline(&DefaultMultiline)
+	var got []string
+	emit := func(l *Line) { got = append(got, string(l.Text)) }
+	at := t0.Format(time.RFC3339Nano)
+	d.Decode([]byte(at+" stderr F E1003 sync failed: error"), emit)
+	d.Decode([]byte(at+" stdout F panic: boom"), emit)
+	d.Decode([]byte(at+" stdout F goroutine 1 [running]:"), emit)
+	d.FlushMaybeJava(emit)
+	if want := []string{"E1003 sync failed: error"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("emitted %q, want %q", got, want)
+	}
+	if !d.Pending() {
+		t.Fatal("the Go panic was emitted too; it must wait for its goroutine dump")
+	}
+}
+
 func TestMultilineCustomAndOff(t *testing.T) {
 	rs, err := ParseRules("r.toml", []byte(`
 [multiline]

@@ -1,6 +1,10 @@
 package follow
 
-import "github.com/klaxon-agent/klaxon/scanner"
+import (
+	"sync"
+
+	"github.com/klaxon-agent/klaxon/scanner"
+)
 
 // Limits of one batch. A follower sends a batch when it is full, or sooner
 // when no further line is ready.
@@ -48,11 +52,32 @@ type Batch struct {
 	release func()
 }
 
-// Release returns the batch to its follower. Line texts are invalid after it.
+// Release returns the batch to its follower. Line texts are invalid after
+// it, because the batch's memory is used again.
 func (b *Batch) Release() {
-	if b.release != nil {
-		b.release()
+	if release := b.release; release != nil {
+		b.release = nil
+		release()
 	}
+}
+
+// batchMemory is the memory of a released batch, kept for the next one so
+// that a follower does not allocate its texts and lines anew every read.
+type batchMemory struct {
+	buf   []byte
+	lines []RawLine
+}
+
+var batchMemories = sync.Pool{New: func() any { return &batchMemory{} }}
+
+// recycle keeps the batch's memory for another batch.
+func (b *Batch) recycle() {
+	if cap(b.buf) > 2*maxBatchBytes {
+		return // grown by one huge line: let it go
+	}
+	clear(b.Lines) // drop the texts' references into buf
+	batchMemories.Put(&batchMemory{buf: b.buf[:0], lines: b.Lines[:0]})
+	b.buf, b.Lines = nil, nil
 }
 
 // rawLineCap returns how much of one line a batch copies for a maximum line

@@ -21,11 +21,36 @@ func (p *Pipeline) accept(b *Batch) {
 	for i := range b.Lines {
 		p.decodeLine(s, &b.Lines[i], ref)
 	}
+	p.settlePassed(s)
+	if len(b.Lines) > 0 && !b.More && s.multiline {
+		// The follower read all the file held, so an error line that
+		// Java frames might follow has them already, or has none.
+		p.decoded = p.decoded[:0]
+		s.dec.FlushMaybeJava(p.collect)
+		if !s.dec.Pending() {
+			s.safe = s.rawEnd
+		}
+		p.queueDecoded(s, nil)
+	}
 	if len(b.Lines) > 0 {
 		s.lastRaw = now
 	}
 	s.size = b.Size
 	ref.drop()
+}
+
+// settlePassed records what the lines that passed the engine by moved: the
+// line count, the path's last line time and, once what is queued before is
+// handled, its position.
+func (p *Pipeline) settlePassed(s *stream) {
+	if s.passed == 0 {
+		return
+	}
+	p.metrics.lines.Add(float64(s.passed))
+	p.metrics.lag.Set(time.Since(s.passedTime).Seconds())
+	p.lastLine.set(s.path, s.passedTime)
+	s.passed = 0
+	p.queueOrApply(s, entry{pos: s.position(s.safe)})
 }
 
 func (p *Pipeline) stream(path string) *stream {
@@ -34,6 +59,14 @@ func (p *Pipeline) stream(path string) *stream {
 		src := scanner.SourceFromPath(path)
 		src.Node = p.opts.Node
 		s = &stream{path: path, src: src, dec: scanner.NewDecoder(src, time.Now()), index: -1}
+		s.passBy = func(t time.Time, text []byte) bool {
+			if !p.engine.PassBy(src, t, text) {
+				return false
+			}
+			s.passed++
+			s.passedTime = t
+			return true
+		}
 		// A live file's plain lines without a time of their own were
 		// written just now.
 		s.dec.SetNow(time.Now)
@@ -60,6 +93,17 @@ func (p *Pipeline) startFile(s *stream, b *Batch) {
 
 // decodeLine decodes one raw line and queues what it emits.
 func (p *Pipeline) decodeLine(s *stream, raw *RawLine, ref *batchRef) {
+	// A line that no rule can match passes the engine by without a copy,
+	// unless lines of its stream still wait in the merge, which must see
+	// the engine first.
+	if len(s.queue) == 0 && s.dec.Pass(raw.Text, s.passBy) {
+		s.rawEnd = raw.End
+		if !s.dec.Pending() {
+			s.safe = raw.End
+		}
+		return
+	}
+	p.settlePassed(s)
 	p.decoded = p.decoded[:0]
 	s.dec.Decode(raw.Text, p.collect)
 	p.countStats(s)

@@ -164,7 +164,8 @@ func hasMeta(path string) bool { return strings.ContainsAny(path, `*?[\`) }
 // files already followed are left to the followers' own reading.
 func (t *Tailer) handleEvent(ctx context.Context, ev fsnotify.Event) {
 	if ev.Op == fsnotify.Write {
-		// Every append to a followed file lands here; keep it cheap.
+		// Only the fsnotify watcher of other systems reports writes, one
+		// per append to a followed file, so this stays cheap.
 		if _, ok := t.followers[ev.Name]; ok {
 			return
 		}

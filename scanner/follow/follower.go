@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // endReason is the reason a follower stopped.
@@ -42,10 +44,12 @@ type follower struct {
 	credits chan struct{}
 
 	batch    *Batch
-	reported bool   // caughtUp was called
-	id       FileID // the file being read
-	offset   int64  // just after the last line read
-	size     int64  // the file's size at the last check
+	reported bool // caughtUp was called
+
+	linesRead, bytesRead prometheus.Counter
+	id                   FileID // the file being read
+	offset               int64  // just after the last line read
+	size                 int64  // the file's size at the last check
 }
 
 func newFollower(tl *Tailer, path string) *follower {
@@ -192,8 +196,13 @@ func (f *follower) addString(text string, end int64) {
 }
 
 func (f *follower) newBatch() *Batch {
-	b := &Batch{Path: f.path, File: f.id, Start: f.offset, Size: f.size, lineCap: rawLineCap(f.tl.opts.MaxLineBytes)}
-	b.release = func() { f.credits <- struct{}{} }
+	mem := batchMemories.Get().(*batchMemory)
+	b := &Batch{Path: f.path, File: f.id, Start: f.offset, Size: f.size, lineCap: rawLineCap(f.tl.opts.MaxLineBytes),
+		buf: mem.buf, Lines: mem.lines}
+	b.release = func() {
+		b.recycle()
+		f.credits <- struct{}{}
+	}
 	return b
 }
 
@@ -207,8 +216,13 @@ func (f *follower) flush(ctx context.Context, more bool) bool {
 	b := f.batch
 	f.batch = nil
 	b.More, b.Size, b.File = more, max(f.size, f.offset), f.id
-	f.tl.metrics.lines.WithLabelValues(f.labels[0]).Add(float64(len(b.Lines)))
-	f.tl.metrics.bytes.WithLabelValues(f.labels[0]).Add(float64(f.offset - b.Start))
+	if f.linesRead == nil {
+		// Looked up once: a label lookup per batch costs more than the count.
+		f.linesRead = f.tl.metrics.lines.WithLabelValues(f.labels[0])
+		f.bytesRead = f.tl.metrics.bytes.WithLabelValues(f.labels[0])
+	}
+	f.linesRead.Add(float64(len(b.Lines)))
+	f.bytesRead.Add(float64(f.offset - b.Start))
 	return f.send(ctx, b)
 }
 

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"github.com/fsnotify/fsnotify"
 	"io"
 	"os"
 	"path/filepath"
@@ -290,6 +289,6 @@ func gunzip(t *testing.T, path string) string {
 	return string(data)
 }
 
-func failingWatcher() (*fsnotify.Watcher, error) {
+func failingWatcher() (notifier, error) {
 	return nil, errors.New("too many open files")
 }

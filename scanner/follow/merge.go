@@ -55,6 +55,12 @@ type stream struct {
 	stats     scanner.DecoderStats // the decoder's counts already added to the metrics
 	behind    bool                 // the last batch was full: older lines may follow
 	behindAt  time.Time
+
+	// passBy offers a line to the engine's PassBy; passed and passedTime
+	// count the lines it took since settlePassed and the last one's time.
+	passBy     func(t time.Time, text []byte) bool
+	passed     int
+	passedTime time.Time
 }
 
 // headTime is the time the merge orders a stream by. A queued position

@@ -28,7 +28,7 @@ type metrics struct {
 	unreadBytes   *prometheus.CounterVec
 	watchFailures prometheus.Counter
 	polledDirs    prometheus.Gauge
-	tailRestarts  prometheus.Counter
+	readErrors    prometheus.Counter
 	deferred      prometheus.Counter
 }
 
@@ -64,9 +64,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "klaxon_follow_polled_folders",
 			Help: "Folders polled for changes because inotify could not watch them.",
 		}),
-		tailRestarts: f.NewCounter(prometheus.CounterOpts{
-			Name: "klaxon_follow_reader_restarts_total",
-			Help: "File readers restarted after they stopped on an error.",
+		readErrors: f.NewCounter(prometheus.CounterOpts{
+			Name: "klaxon_follow_read_errors_total",
+			Help: "Reads of a followed file that failed; the file is opened again at the next scan.",
 		}),
 		deferred: f.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_follow_deferred_files_total",

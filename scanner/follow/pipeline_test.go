@@ -231,6 +231,38 @@ summary = "handler crashed"
 	stop()
 }
 
+// TestPipelineSendsLastErrorLineAtOnce writes an error line that Java
+// frames could follow and nothing more on its stream. The follower has read
+// all there is, so the line goes on without waiting for the joining
+// timeout, which is set to a minute here. Lines keep coming on stdout, so
+// the file is never quiet long enough for the flush of a quiet file.
+func TestPipelineSendsLastErrorLineAtOnce(t *testing.T) {
+	root, stateDir := t.TempDir(), t.TempDir()
+	w := newLogWriter(t, podLog(root, "kube-system", "etcd-0", "etcd"))
+	log := &alertLog{}
+	startPipelineRules(t, root, stateDir, log, pipelineRules+"\n[multiline]\ntimeout = \"1m\"\n")
+	waitFor(t, "the first position", func() bool {
+		st, err := ReadState(filepath.Join(stateDir, StateFileName))
+		return err == nil && len(st.Positions) == 1
+	})
+	w.raw(cri("stderr F E1003 12:00:00.000000 1 main.go:9] FATAL incident 7: error"))
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				w.raw(cri("stdout F I1003 12:00:00.000000 1 main.go:9] still working"))
+			}
+		}
+	}()
+	waitAlerts(t, log, []string{"incident: incident 7 (kube-system/etcd)"})
+}
+
 func TestPipelinePositionStopsAtHeldChunk(t *testing.T) {
 	root, stateDir := t.TempDir(), t.TempDir()
 	path := podLog(root, "kube-system", "etcd-0", "etcd")

@@ -12,7 +12,7 @@ import (
 // watches or instances, because both are limited per user and shared with
 // every other root daemon. The first failure is logged, and every one counted.
 type dirWatcher struct {
-	w       *fsnotify.Watcher // nil when no inotify instance could be created
+	w       notifier // nil when no inotify instance could be created
 	log     *slog.Logger
 	metrics *metrics
 	watched map[string]bool
@@ -22,10 +22,19 @@ type dirWatcher struct {
 	noExtra bool // an extra folder could not be watched
 }
 
-// newWatcher creates the inotify watcher; tests replace it.
+// notifier reports entries created, deleted and renamed in the folders it
+// watches.
+type notifier interface {
+	Add(dir string) error
+	Events() <-chan fsnotify.Event
+	Errors() <-chan error
+	Close() error
+}
+
+// newWatcher creates the folder watcher; tests replace it.
 var newWatcher = defaultNewWatcher
 
-func defaultNewWatcher() (*fsnotify.Watcher, error) { return fsnotify.NewWatcher() }
+func defaultNewWatcher() (notifier, error) { return newFolderWatcher() }
 
 func newDirWatcher(log *slog.Logger, m *metrics) *dirWatcher {
 	d := &dirWatcher{
@@ -112,14 +121,14 @@ func (d *dirWatcher) events() <-chan fsnotify.Event {
 	if d.w == nil {
 		return nil
 	}
-	return d.w.Events
+	return d.w.Events()
 }
 
 func (d *dirWatcher) errors() <-chan error {
 	if d.w == nil {
 		return nil
 	}
-	return d.w.Errors
+	return d.w.Errors()
 }
 
 func (d *dirWatcher) close() {
