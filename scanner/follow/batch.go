@@ -110,15 +110,6 @@ func (b *Batch) add(text []byte, end int64) {
 	b.Lines[len(b.Lines)-1].Text = b.buf[start:len(b.buf):len(b.buf)]
 }
 
-// addString is add for a string.
-func (b *Batch) addString(text string, end int64) {
-	text = text[:min(len(text), b.cap())]
-	start := len(b.buf)
-	b.buf = append(b.buf, text...)
-	b.Lines = append(b.Lines, RawLine{End: end})
-	b.Lines[len(b.Lines)-1].Text = b.buf[start:len(b.buf):len(b.buf)]
-}
-
 // full reports whether the batch reached its limits.
 func (b *Batch) full() bool {
 	return len(b.Lines) >= maxBatchLines || len(b.buf) >= maxBatchBytes

@@ -4,11 +4,13 @@
 //
 // A Tailer discovers files under the kubelet's log root
 // (<root>/<namespace>_<pod>_<uid>/<container>/<n>.log) and extra files named
-// by glob. It runs one follower goroutine per path. A follower reads its file
-// with github.com/nxadm/tail, but pins the file by device and inode itself: it
-// keeps its own descriptor open and lets the library read only through that
-// descriptor, so a rename, a deletion or a compressed copy never cuts the
-// reading short. Followers send Batches of raw lines on one channel.
+// by glob. It runs one follower goroutine per path. A follower pins its file
+// by device and inode: it keeps its own descriptor open, learns of growth
+// from the polling watcher of github.com/nxadm/tail on that descriptor, and
+// reads all new bytes in large reads, so a rename, a deletion or a
+// compressed copy never cuts the reading short. Folders are watched with
+// inotify for new, deleted and renamed entries. Followers send Batches of
+// raw lines on one channel.
 //
 // A Pipeline consumes those batches in one goroutine: it decodes each file's
 // lines, merges the files by event time, runs the rule engine, hands every
@@ -17,6 +19,6 @@
 // a restart resumes where the alerts left off.
 //
 // The package needs a Unix system: file identity comes from stat(2), and the
-// library reads pinned files through /proc/self/fd on Linux and /dev/fd
+// watcher stats pinned files through /proc/self/fd on Linux and /dev/fd
 // elsewhere.
 package follow

@@ -186,15 +186,6 @@ func (f *follower) add(text []byte, end int64) {
 	f.offset = end
 }
 
-// addString is add for the library's lines, without an extra copy.
-func (f *follower) addString(text string, end int64) {
-	if f.batch == nil {
-		f.batch = f.newBatch()
-	}
-	f.batch.addString(text, end)
-	f.offset = end
-}
-
 func (f *follower) newBatch() *Batch {
 	mem := batchMemories.Get().(*batchMemory)
 	b := &Batch{Path: f.path, File: f.id, Start: f.offset, Size: f.size, lineCap: rawLineCap(f.tl.opts.MaxLineBytes),

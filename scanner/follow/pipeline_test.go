@@ -432,7 +432,7 @@ func TestPipelineCutsHugeLines(t *testing.T) {
 
 func TestBatchCapsLineCopies(t *testing.T) {
 	b := Batch{lineCap: rawLineCap(0)}
-	b.addString(strings.Repeat("y", 5<<20), 5<<20+1)
+	b.add(bytes.Repeat([]byte("y"), 5<<20), 5<<20+1)
 	b.add([]byte("short"), 5<<20+7)
 	if n := len(b.Lines[0].Text); n != scanner.DefaultMaxLineBytes+1 {
 		t.Errorf("copied %d bytes of a 5 MiB line, want %d", n, scanner.DefaultMaxLineBytes+1)
