@@ -77,6 +77,7 @@ type Decoder struct {
 	multiline *Multiline // nil: no joining
 	now       func() time.Time
 	joiners   [2]joiner // stdout, stderr
+	times     timeCache
 	Stats     DecoderStats
 }
 
@@ -169,7 +170,7 @@ func (d *Decoder) Pass(raw []byte, pass func(t time.Time, text []byte) bool) boo
 	if d.format != formatCRI || len(raw) == 0 || raw[len(raw)-1] == '\r' {
 		return false
 	}
-	t, stream, partial, msg, ok := splitCRI(raw)
+	t, stream, partial, msg, ok := splitCRI(raw, &d.times)
 	if !ok || partial || d.partial[stream].pending || d.joiners[stream].pending || len(msg) > d.maxBytes {
 		return false
 	}
@@ -211,19 +212,25 @@ func detectFormat(raw []byte) format {
 		}
 		return formatPlain
 	}
-	if _, _, _, _, ok := splitCRI(raw); ok {
+	if _, _, _, _, ok := splitCRI(raw, nil); ok {
 		return formatCRI
 	}
 	return formatPlain
 }
 
-// splitCRI parses "<RFC 3339 time> <stdout|stderr> <P|F>[:more tags] <message>".
-func splitCRI(raw []byte) (t time.Time, stream int, partial bool, msg []byte, ok bool) {
+// splitCRI parses "<RFC 3339 time> <stdout|stderr> <P|F>[:more tags] <message>",
+// with the times cache when it is not nil.
+func splitCRI(raw []byte, times *timeCache) (t time.Time, stream int, partial bool, msg []byte, ok bool) {
 	sp := bytes.IndexByte(raw, ' ')
 	if sp < 0 {
 		return
 	}
-	if t, ok = parseRFC3339(raw[:sp]); !ok {
+	if times != nil {
+		t, ok = times.parse(raw[:sp])
+	} else {
+		t, ok = parseRFC3339(raw[:sp])
+	}
+	if !ok {
 		return
 	}
 	rest := raw[sp+1:]
@@ -249,7 +256,7 @@ func splitCRI(raw []byte) (t time.Time, stream int, partial bool, msg []byte, ok
 }
 
 func (d *Decoder) decodeCRI(raw []byte, emit func(*Line)) bool {
-	t, stream, partial, msg, ok := splitCRI(raw)
+	t, stream, partial, msg, ok := splitCRI(raw, &d.times)
 	if !ok {
 		return false
 	}

@@ -273,3 +273,31 @@ func TestParseRFC3339AgreesWithTimeDate(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeCacheAgreesWithParse parses runs of timestamps that share their
+// seconds, as a busy log's do, with and without the cache.
+func TestTimeCacheAgreesWithParse(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	var c timeCache
+	base := "2026-10-01T00:00:0"
+	for i := range 5000 {
+		text := fmt.Sprintf("%s%d", base, rnd.IntN(3))
+		switch rnd.IntN(6) {
+		case 0:
+			text += "Z"
+		case 1:
+			text += "+02:00"
+		case 2:
+			text += ".Z" // no digits: invalid
+		case 3:
+			text += fmt.Sprintf(".%dz", rnd.IntN(1000))
+		default:
+			text += fmt.Sprintf(".%0*dZ", 1+rnd.IntN(12), rnd.IntN(1e9))
+		}
+		want, wantOK := parseRFC3339([]byte(text))
+		got, ok := c.parse([]byte(text))
+		if ok != wantOK || !got.Equal(want) || got.Location() != want.Location() {
+			t.Fatalf("line %d: cached parse of %q = %v, %v; want %v, %v", i, text, got, ok, want, wantOK)
+		}
+	}
+}

@@ -24,24 +24,9 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 		day > 31 || hour > 23 || minute > 59 || sec > 60 {
 		return time.Time{}, false
 	}
-	rest := b[19:]
-	nsec := 0
-	if len(rest) > 0 && (rest[0] == '.' || rest[0] == ',') {
-		digits := 0
-		i := 1
-		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
-			if digits < 9 {
-				nsec = nsec*10 + int(rest[i]-'0')
-				digits++
-			}
-		}
-		if i == 1 {
-			return time.Time{}, false
-		}
-		for ; digits < 9; digits++ {
-			nsec *= 10
-		}
-		rest = rest[i:]
+	nsec, rest, ok := parseFraction(b[19:])
+	if !ok {
+		return time.Time{}, false
 	}
 	loc, ok := parseZone(rest)
 	if !ok {
@@ -54,6 +39,53 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 		return time.Unix(secs, int64(nsec)).UTC(), true
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc), true
+}
+
+// parseFraction reads an optional fraction of a second, "." or "," and up to
+// nine digits (more are ignored), and returns it in nanoseconds with the
+// rest of b.
+func parseFraction(b []byte) (nsec int, rest []byte, ok bool) {
+	if len(b) == 0 || (b[0] != '.' && b[0] != ',') {
+		return 0, b, true
+	}
+	digits, i := 0, 1
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if digits < 9 {
+			nsec = nsec*10 + int(b[i]-'0')
+			digits++
+		}
+	}
+	if i == 1 {
+		return 0, nil, false
+	}
+	for ; digits < 9; digits++ {
+		nsec *= 10
+	}
+	return nsec, b[i:], true
+}
+
+// timeCache keeps the whole seconds of the last UTC timestamp parsed, keyed
+// by its text up to the seconds. Consecutive lines of a busy log mostly
+// share them, and comparing 19 bytes costs less than parsing them.
+type timeCache struct {
+	prefix [19]byte
+	secs   int64
+	valid  bool
+}
+
+// parse is parseRFC3339 with the cache.
+func (c *timeCache) parse(b []byte) (time.Time, bool) {
+	if c.valid && len(b) > len(c.prefix) && string(b[:len(c.prefix)]) == string(c.prefix[:]) {
+		if nsec, rest, ok := parseFraction(b[len(c.prefix):]); ok && len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z') {
+			return time.Unix(c.secs, int64(nsec)).UTC(), true
+		}
+	}
+	t, ok := parseRFC3339(b)
+	if ok && (b[len(b)-1] == 'Z' || b[len(b)-1] == 'z') {
+		copy(c.prefix[:], b)
+		c.secs, c.valid = t.Unix(), true
+	}
+	return t, ok
 }
 
 // daysSinceEpoch returns the days from 1970-01-01 to a date of the
