@@ -93,3 +93,59 @@ func BenchmarkDecodeAndMatch(b *testing.B) {
 		b.Fatal(fmt.Sprintf("benchmark lines matched %d times", e.Stats.Matches))
 	}
 }
+
+// BenchmarkPassBy measures a line on the path most lines take: the decoder
+// hands it over whole and the engine finds no rule literal in it.
+func BenchmarkPassBy(b *testing.B) {
+	d, pass, process, raws, e := passByBench(b)
+	b.ReportAllocs()
+	var bytes int64
+	for i := 0; b.Loop(); i++ {
+		raw := raws[i%len(raws)]
+		bytes += int64(len(raw))
+		if !d.Pass(raw, pass) {
+			d.Decode(raw, process)
+		}
+	}
+	b.ReportMetric(float64(bytes)/1e6/b.Elapsed().Seconds(), "MB/s")
+	if e.Stats.Matches != 0 {
+		b.Fatal(fmt.Sprintf("benchmark lines matched %d times", e.Stats.Matches))
+	}
+}
+
+// passByBench returns a decoder and engine for the benchmark rules, started
+// by a first line so that lines can pass the engine by.
+func passByBench(tb testing.TB) (*Decoder, func(time.Time, []byte) bool, func(*Line), [][]byte, *Engine) {
+	rs, err := ParseRules("bench.toml", []byte(benchRules))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := NewEngine(rs, EngineOptions{})
+	src := &Source{Namespace: "kube-system", Pod: "p", Container: "c"}
+	d := NewDecoder(src, time.Time{})
+	d.SetMultiline(&DefaultMultiline)
+	raws := make([][]byte, len(benchLines))
+	for i, l := range benchLines {
+		raws[i] = []byte(l)
+	}
+	pass := func(t time.Time, text []byte) bool { return e.PassBy(src, t, text) }
+	d.Decode(raws[0], e.Process)
+	return d, pass, e.Process, raws, e
+}
+
+func TestPassByDoesNotAllocate(t *testing.T) {
+	d, pass, _, raws, _ := passByBench(t)
+	for i, raw := range raws {
+		if !d.Pass(raw, pass) {
+			t.Fatalf("line %d did not pass the engine by: %s", i, raw)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		d.Pass(raws[i%len(raws)], pass)
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per line", allocs)
+	}
+}
