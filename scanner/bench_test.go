@@ -69,17 +69,8 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkDecodeAndMatch measures a line through the decoder and the engine
 // with rules that do not match it, the common case on a node.
 func BenchmarkDecodeAndMatch(b *testing.B) {
-	rs, err := ParseRules("bench.toml", []byte(benchRules))
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := NewEngine(rs, EngineOptions{})
-	src := &Source{Namespace: "kube-system", Pod: "p", Container: "c"}
+	e, src, raws := benchEngine(b)
 	d := NewDecoder(src, time.Time{})
-	raws := make([][]byte, len(benchLines))
-	for i, l := range benchLines {
-		raws[i] = []byte(l)
-	}
 	process := e.Process
 	b.ReportAllocs()
 	var bytes int64
@@ -116,18 +107,9 @@ func BenchmarkPassBy(b *testing.B) {
 // passByBench returns a decoder and engine for the benchmark rules, started
 // by a first line so that lines can pass the engine by.
 func passByBench(tb testing.TB) (*Decoder, func(time.Time, []byte) bool, func(*Line), [][]byte, *Engine) {
-	rs, err := ParseRules("bench.toml", []byte(benchRules))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e := NewEngine(rs, EngineOptions{})
-	src := &Source{Namespace: "kube-system", Pod: "p", Container: "c"}
+	e, src, raws := benchEngine(tb)
 	d := NewDecoder(src, time.Time{})
 	d.SetMultiline(&DefaultMultiline)
-	raws := make([][]byte, len(benchLines))
-	for i, l := range benchLines {
-		raws[i] = []byte(l)
-	}
 	pass := func(t time.Time, text []byte) bool { return e.PassBy(src, t, text) }
 	d.Decode(raws[0], e.Process)
 	return d, pass, e.Process, raws, e
@@ -148,4 +130,18 @@ func TestPassByDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per line", allocs)
 	}
+}
+
+// benchEngine returns an engine for the benchmark rules, a source they all
+// apply to, and the benchmark lines.
+func benchEngine(tb testing.TB) (*Engine, *Source, [][]byte) {
+	rs, err := ParseRules("bench.toml", []byte(benchRules))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raws := make([][]byte, len(benchLines))
+	for i, l := range benchLines {
+		raws[i] = []byte(l)
+	}
+	return NewEngine(rs, EngineOptions{}), &Source{Namespace: "kube-system", Pod: "p", Container: "c"}, raws
 }
