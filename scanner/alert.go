@@ -1,6 +1,8 @@
 package scanner
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -91,6 +93,43 @@ type Alert struct {
 	// Final is true on a replay's end-of-input report of a group that was
 	// still open when the input ended.
 	Final bool `json:"-"`
+}
+
+// Event names what the alert reports, in the order a reader needs it:
+// "resolved", "escalated", "ended" (a match rule's episode closed after its
+// cooldown), "final" (replay's report of a group still open when the input
+// ended), "reminder" (the group is still firing), or "firing" for the first
+// alert of an episode.
+func (a *Alert) Event() string {
+	switch {
+	case a.Resolved:
+		return "resolved"
+	case a.Escalated:
+		return "escalated"
+	case a.Ended:
+		return "ended"
+	case a.Final:
+		return "final"
+	case a.Reminder:
+		return "reminder"
+	}
+	return "firing"
+}
+
+// MarshalJSON writes the exported fields and the event, so that readers of
+// the JSON output can tell a first alert from a reminder or a closing report.
+// HTML characters stay as they are; an encoder that escapes them escapes
+// this output too.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	type fields Alert // without this method
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		fields
+		Event string `json:"event"`
+	}{fields(a), a.Event()})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }
 
 // Sample is one matching line carried as evidence, with the lines of the same

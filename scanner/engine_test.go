@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -331,5 +332,59 @@ exclude = '(?:ignored|skipped) fatal'
 	}
 	if got := te.alerts[0].Summary; got != "exits: " {
 		t.Errorf("summary = %q, want the unmatched group empty", got)
+	}
+}
+
+func TestAlertJSONNamesItsEvent(t *testing.T) {
+	cases := []struct {
+		set  func(a *Alert)
+		want string
+	}{
+		{func(a *Alert) {}, "firing"},
+		{func(a *Alert) { a.Reminder = true }, "reminder"},
+		{func(a *Alert) { a.Reminder, a.Escalated = true, true }, "escalated"},
+		{func(a *Alert) { a.Ended = true }, "ended"},
+		{func(a *Alert) { a.Final = true }, "final"},
+		{func(a *Alert) { a.Resolved, a.Reminder = true, true }, "resolved"},
+	}
+	for _, tc := range cases {
+		a := &Alert{Rule: "r", Severity: SeverityWarning, Labels: map[string]string{}}
+		tc.set(a)
+		data, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["event"] != tc.want || got["rule"] != "r" || got["severity"] != "warning" {
+			t.Errorf("JSON %s, want event %q with the other fields", data, tc.want)
+		}
+		if _, ok := got["Reminder"]; ok {
+			t.Errorf("JSON %s has the sink-only fields", data)
+		}
+	}
+}
+
+func TestEngineLeavesOutEmptyLabels(t *testing.T) {
+	te := newTestEngine(t, `
+[[rule]]
+name = "sync"
+severity = "warning"
+match = 'sync failed(?: for zone (?P<zone>\S+))?'
+group_by = ["zone"]
+labels = { component = "dns", where = "{{.zone}}" }
+`)
+	te.feed(certManager, 0, "sync failed")
+	te.feed(certManager, time.Second, "sync failed for zone example.com")
+	if len(te.alerts) != 2 {
+		t.Fatalf("%d alerts, want 2", len(te.alerts))
+	}
+	if want := map[string]string{"component": "dns"}; !reflect.DeepEqual(te.alerts[0].Labels, want) {
+		t.Errorf("labels without a zone = %v, want %v", te.alerts[0].Labels, want)
+	}
+	if want := map[string]string{"component": "dns", "zone": "example.com", "where": "example.com"}; !reflect.DeepEqual(te.alerts[1].Labels, want) {
+		t.Errorf("labels with a zone = %v, want %v", te.alerts[1].Labels, want)
 	}
 }

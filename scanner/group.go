@@ -174,11 +174,19 @@ func (e *Engine) newAlert(g *group) *Alert {
 	red := e.rules.redactor
 	labels := make(map[string]string, len(r.Labels)+len(g.values))
 	maps.Copy(labels, r.Labels)
+	// A label whose value is empty, from a named group that took no part in
+	// the match, is left out rather than sent as "".
 	for k, tmpl := range r.labelTemplates {
-		labels[k] = red.Redact(renderSummary(tmpl, r.Labels[k], g.fields))
+		if v := renderSummary(tmpl, r.Labels[k], g.fields); v != "" {
+			labels[k] = red.Redact(v)
+		} else {
+			delete(labels, k)
+		}
 	}
 	for k, v := range g.values {
-		labels[k] = red.Redact(v)
+		if v != "" {
+			labels[k] = red.Redact(v)
+		}
 	}
 	samples := make([]Sample, len(g.samples))
 	for i, s := range g.samples {

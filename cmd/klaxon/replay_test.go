@@ -66,7 +66,7 @@ func TestReplayJSONOutput(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"container", "count", "first_seen", "labels", "last_seen", "lines", "namespace", "node", "pod", "rule", "severity", "summary"}
+	want := []string{"container", "count", "event", "first_seen", "labels", "last_seen", "lines", "namespace", "node", "pod", "rule", "severity", "summary"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("keys = %v\nwant %v", keys, want)
 	}
@@ -139,5 +139,36 @@ func TestCheckPrintsRules(t *testing.T) {
 	}
 	if !strings.Contains(out, "cert-expired") || !strings.Contains(out, "critical") || !strings.Contains(out, "rules.toml: 1 rules OK") {
 		t.Errorf("check output:\n%s", out)
+	}
+}
+
+func TestReplaySummaryNamesRules(t *testing.T) {
+	const line = "2022/08/18 20:22:19 x509: certificate has expired\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  string
+	}{
+		{"default rules.toml", map[string]string{"rules.toml": testRules}, nil, " with rules.toml in "},
+		{"rules flag", map[string]string{"a.toml": testRules, "rules.toml": ""}, []string{"--rules", "a.toml"}, " with a.toml in "},
+		{"two rules flags", map[string]string{"a.toml": testRules, "b.toml": ""}, []string{"--rules", "a.toml", "--rules", "b.toml"}, " with a.toml, b.toml in "},
+		{"built-in rules", nil, nil, " with built-in rules in "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tc.files {
+				writeTestFile(t, filepath.Join(dir, name), body)
+			}
+			args := append(append([]string{"replay"}, tc.args...), "-")
+			code, _, errOut := runCmd(t, dir, line, args...)
+			if code != exitOK {
+				t.Fatalf("exit %d, stderr: %s", code, errOut)
+			}
+			if !strings.Contains(errOut, tc.want) {
+				t.Errorf("summary = %q, want it to contain %q", errOut, tc.want)
+			}
+		})
 	}
 }

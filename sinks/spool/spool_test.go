@@ -140,6 +140,7 @@ func TestSpoolKeepsSinkFields(t *testing.T) {
 	b := &recorder{}
 	s := openSpool(t, t.TempDir(), b, Config{}, nil)
 	want := testAlert("r", scanner.SeverityCritical)
+	want.Escalated, want.Ended, want.Final = true, true, true
 	if err := s.Send(context.Background(), want); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestSpoolKeepsSinkFields(t *testing.T) {
 		t.Fatal("backend got the caller's pointer, want a copy read from the spool")
 	}
 	if got.GroupKey != want.GroupKey || !got.Reminder || got.New != want.New ||
-		!got.PreviousAt.Equal(want.PreviousAt) || !got.Resolved {
+		!got.PreviousAt.Equal(want.PreviousAt) || !got.Resolved || !got.Escalated || !got.Ended || !got.Final {
 		t.Errorf("sink fields after the spool = %+v, want those of %+v", got, want)
 	}
 	if got.Severity != want.Severity || got.Summary != want.Summary || got.Lines[0].Text != want.Lines[0].Text {

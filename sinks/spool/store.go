@@ -31,6 +31,9 @@ type record struct {
 	New        int            `json:"new,omitempty"`
 	PreviousAt time.Time      `json:"previous_at,omitzero"`
 	Resolved   bool           `json:"resolved,omitempty"`
+	Escalated  bool           `json:"escalated,omitempty"`
+	Ended      bool           `json:"ended,omitempty"`
+	Final      bool           `json:"final,omitempty"`
 }
 
 func encodeRecord(a *scanner.Alert, queued time.Time) ([]byte, error) {
@@ -42,6 +45,9 @@ func encodeRecord(a *scanner.Alert, queued time.Time) ([]byte, error) {
 		New:        a.New,
 		PreviousAt: a.PreviousAt,
 		Resolved:   a.Resolved,
+		Escalated:  a.Escalated,
+		Ended:      a.Ended,
+		Final:      a.Final,
 	}
 	data, err := json.Marshal(&rec)
 	if err != nil {
@@ -64,6 +70,7 @@ func decodeRecord(data []byte) (*scanner.Alert, time.Time, error) {
 	a.New = rec.New
 	a.PreviousAt = rec.PreviousAt
 	a.Resolved = rec.Resolved
+	a.Escalated, a.Ended, a.Final = rec.Escalated, rec.Ended, rec.Final
 	return a, rec.Queued, nil
 }
 
