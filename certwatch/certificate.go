@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 )
@@ -44,13 +45,27 @@ func newCertificate(c *x509.Certificate, source, scope string) *Certificate {
 		Issuer:      c.Issuer.String(),
 		DNSNames:    append([]string{}, c.DNSNames...),
 		IPAddresses: ips,
-		Serial:      strings.ToUpper(c.SerialNumber.Text(16)),
+		Serial:      formatSerial(c.SerialNumber),
 		NotBefore:   c.NotBefore,
 		NotAfter:    c.NotAfter,
 		IsCA:        c.IsCA,
 		SHA256:      hex.EncodeToString(sum[:]),
 		scope:       scope,
 	}
+}
+
+// formatSerial formats a serial number as openssl x509 -serial prints it, in
+// whole bytes of upper-case hexadecimal. So 0x6B7 is "06B7", 0 is "00", and
+// a negative serial starts with "-".
+func formatSerial(n *big.Int) string {
+	digits := "00"
+	if b := n.Bytes(); len(b) > 0 {
+		digits = strings.ToUpper(hex.EncodeToString(b))
+	}
+	if n.Sign() < 0 {
+		return "-" + digits
+	}
+	return digits
 }
 
 // indexedSource returns base for the first certificate of a group and

@@ -31,6 +31,7 @@ type certSpec struct {
 	notBefore time.Time
 	notAfter  time.Time
 	ca        bool
+	serial    *big.Int // nil means a random 64-bit serial
 }
 
 // issue creates a certificate for spec, signed by parent or, when parent is
@@ -41,9 +42,12 @@ func issue(t testing.TB, spec certSpec, parent *testCert) *testCert {
 	if err != nil {
 		t.Fatalf("generate key: %v", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatalf("generate serial: %v", err)
+	serial := spec.serial
+	if serial == nil {
+		serial, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+		if err != nil {
+			t.Fatalf("generate serial: %v", err)
+		}
 	}
 
 	tmpl := &x509.Certificate{

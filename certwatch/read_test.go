@@ -48,7 +48,7 @@ func TestReadFileFields(t *testing.T) {
 	if !c.NotAfter.Equal(leaf.cert.NotAfter) || !c.NotBefore.Equal(leaf.cert.NotBefore) {
 		t.Errorf("validity = %v to %v, want %v to %v", c.NotBefore, c.NotAfter, leaf.cert.NotBefore, leaf.cert.NotAfter)
 	}
-	if want := strings.ToUpper(leaf.cert.SerialNumber.Text(16)); c.Serial != want {
+	if want := fmt.Sprintf("%X", leaf.cert.SerialNumber.Bytes()); c.Serial != want {
 		t.Errorf("Serial = %q, want %q", c.Serial, want)
 	}
 	if len(c.SHA256) != 64 {

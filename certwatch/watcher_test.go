@@ -95,7 +95,7 @@ func TestWatcherThresholdLadder(t *testing.T) {
 		t.Errorf("Summary = %q\nwant      %q", a.Summary, want)
 	}
 	for key, want := range map[string]string{
-		"source": path, "serial": strings.ToUpper(leaf.cert.SerialNumber.Text(16)),
+		"source": path, "serial": fmt.Sprintf("%X", leaf.cert.SerialNumber.Bytes()),
 		"not_after": "2026-11-30T00:00:00Z", "threshold": "30d", "subject": "CN=ingress",
 	} {
 		if a.Labels[key] != want {

@@ -59,6 +59,17 @@ func (h heartbeatConfig) validate() []error {
 	return errs
 }
 
+// checkURL reads the URL as each heartbeat does, so that --check-config can
+// warn about a file or variable that cannot be read where it runs. The error
+// names the key and the file or variable, never the URL.
+func (h heartbeatConfig) checkURL() error {
+	if !h.enabled() {
+		return nil
+	}
+	_, err := sinks.ReadSecret("heartbeat.url_file", h.URLFile, "heartbeat.url_env", h.URLEnv)
+	return err
+}
+
 // heartbeat requests the configured URL at its interval while the pipeline
 // runs.
 type heartbeat struct {

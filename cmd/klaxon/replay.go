@@ -45,7 +45,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 		fmt.Fprintf(errOut, "klaxon replay: invalid --output %q (allowed: text, json, matches)\n", *output)
 		return exitUsage
 	}
-	rs, _, err := loadRules(rules)
+	rs, rulesName, err := loadRules(rules)
 	if err != nil {
 		fmt.Fprintf(errOut, "klaxon replay: %v\n", err)
 		return exitUsage
@@ -84,8 +84,8 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 	if !*quiet {
 		mb := float64(stats.Bytes) / 1e6
 		secs := max(stats.Elapsed.Seconds(), 1e-9)
-		fmt.Fprintf(errOut, "klaxon replay: %d alerts from %d lines (%.1f MB, %d files) in %s: %.0f lines/s, %.1f MB/s\n",
-			stats.Alerts, stats.Lines, mb, stats.Files, stats.Elapsed.Round(time.Millisecond),
+		fmt.Fprintf(errOut, "klaxon replay: %d alerts from %d lines (%.1f MB, %d files) with %s in %s: %.0f lines/s, %.1f MB/s\n",
+			stats.Alerts, stats.Lines, mb, stats.Files, rulesName, stats.Elapsed.Round(time.Millisecond),
 			float64(stats.Lines)/secs, mb/secs)
 		if stats.Truncated > 0 || stats.Malformed > 0 {
 			fmt.Fprintf(errOut, "klaxon replay: %d lines cut to --max-line-bytes, %d malformed CRI or Docker lines read as plain text\n",

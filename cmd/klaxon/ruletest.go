@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,16 +39,20 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 	failed, total := 0, 0
 	covered := map[string]bool{}
 	var all []*scanner.Rule
+	var rulesNames []string
 	for _, path := range fs.Args() {
 		tf, err := scanner.LoadTestFile(path)
 		if err != nil {
 			fmt.Fprintf(errOut, "klaxon test: %v\n", err)
 			return exitUsage
 		}
-		rs, err := rulesForTestFile(tf, rules)
+		rs, name, err := rulesForTestFile(tf, rules)
 		if err != nil {
 			fmt.Fprintf(errOut, "klaxon test: %v\n", err)
 			return exitUsage
+		}
+		if !slices.Contains(rulesNames, name) {
+			rulesNames = append(rulesNames, name)
 		}
 		all = append(all, rs.Rules()...)
 		for _, t := range tf.Tests {
@@ -78,7 +85,7 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 	if len(uncovered) > 0 && (*requireCoverage || *verbose) {
 		fmt.Fprintf(out, "rules without a test that expects their alert: %s\n", strings.Join(uncovered, ", "))
 	}
-	fmt.Fprintf(out, "%d passed, %d failed\n", total-failed, failed)
+	fmt.Fprintf(out, "%d passed, %d failed with %s\n", total-failed, failed, strings.Join(rulesNames, ", "))
 	if failed > 0 || (*requireCoverage && len(uncovered) > 0) {
 		return exitError
 	}
@@ -86,20 +93,26 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 }
 
 // rulesForTestFile loads the rules a test file names, relative to it, unless
-// --rules was given.
-func rulesForTestFile(tf *scanner.TestFile, flagRules []string) (*scanner.RuleSet, error) {
-	if len(flagRules) == 0 && len(tf.Rules) > 0 {
-		var paths []string
-		for _, r := range tf.Rules {
-			if !filepath.IsAbs(r) {
-				r = filepath.Join(filepath.Dir(tf.Path), r)
-			}
-			paths = append(paths, r)
-		}
-		return scanner.LoadRules(paths...)
+// --rules was given. It returns a name for messages too.
+func rulesForTestFile(tf *scanner.TestFile, flagRules []string) (*scanner.RuleSet, string, error) {
+	if len(flagRules) > 0 || len(tf.Rules) == 0 {
+		return loadRules(flagRules)
 	}
-	rs, _, err := loadRules(flagRules)
-	return rs, err
+	var paths []string
+	for _, r := range tf.Rules {
+		if !filepath.IsAbs(r) {
+			r = filepath.Join(filepath.Dir(tf.Path), r)
+		}
+		paths = append(paths, r)
+	}
+	rs, err := scanner.LoadRules(paths...)
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		if i := slices.Index(paths, pathErr.Path); i >= 0 {
+			return nil, "", fmt.Errorf("%s: rules %q (relative to the test file): %w", tf.Path, tf.Rules[i], err)
+		}
+	}
+	return rs, strings.Join(paths, ", "), err
 }
 
 func uncoveredRules(rules []*scanner.Rule, covered map[string]bool) []string {

@@ -117,3 +117,62 @@ rule = "oom-killed-container"
 		t.Errorf("coverage listed without --require-coverage:\n%s", out)
 	}
 }
+
+func TestRuleTestSummaryNamesRules(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, "other.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, "rules_test.toml"), ruleTestFile)
+	noKey := strings.Replace(ruleTestFile, `rules = ["rules.toml"]`, "", 1)
+	writeTestFile(t, filepath.Join(dir, "sub", "no_key_test.toml"), noKey)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"rules key", []string{"test", "rules_test.toml"}, "2 passed, 0 failed with rules.toml\n"},
+		{"rules flag", []string{"test", "--rules", "other.toml", "rules_test.toml"}, "2 passed, 0 failed with other.toml\n"},
+		{"two files", []string{"test", "rules_test.toml", filepath.Join("sub", "no_key_test.toml")}, "4 passed, 0 failed with rules.toml\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, dir, "", tc.args...)
+			if code != exitOK {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			if !strings.HasSuffix(out, tc.want) {
+				t.Errorf("output does not end with %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+func TestRuleTestRulesKeyRelativeToTestFile(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules", "rules.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, "rules", "rules_test.toml"), ruleTestFile)
+	code, out, errOut := runCmd(t, dir, "", "test", filepath.Join("rules", "rules_test.toml"))
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if want := "2 passed, 0 failed with " + filepath.Join("rules", "rules.toml") + "\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("output does not end with %q:\n%s", want, out)
+	}
+}
+
+func TestRuleTestMissingRulesFileNamesPaths(t *testing.T) {
+	dir := t.TempDir()
+	testFile := filepath.Join("tests", "rules_test.toml")
+	writeTestFile(t, filepath.Join(dir, "rules.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, testFile), ruleTestFile)
+	code, _, errOut := runCmd(t, dir, "", "test", testFile)
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	tried := filepath.Join("tests", "rules.toml")
+	for _, want := range []string{testFile + `: rules "rules.toml"`, "open " + tried + ":", "relative to the test file"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr = %q, want it to contain %q", errOut, want)
+		}
+	}
+}
