@@ -50,6 +50,12 @@ func runAgent(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wr
 		if err := checkSinks(cfg); err != nil {
 			fmt.Fprintf(errOut, "klaxon agent: warning: the agent could not start here: %v\n", err)
 		}
+		if err := cfg.Heartbeat.checkURL(); err != nil {
+			fmt.Fprintf(errOut, "klaxon agent: warning: heartbeats would fail here: %v\n", err)
+		}
+		if warning := stateDirWarning(cfg); warning != "" {
+			fmt.Fprintf(errOut, "klaxon agent: warning: %s\n", warning)
+		}
 		if note := unroutedNote(cfg); note != "" {
 			fmt.Fprintln(out, note)
 		}

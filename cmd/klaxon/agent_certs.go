@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -62,10 +63,12 @@ func startCertWatch(ctx context.Context, cfg *agentConfig, send func(*scanner.Al
 }
 
 // restore loads the saved alerts. Without them, alerts that are still
-// active are sent again, which repeats them but loses none.
+// active are sent again, which repeats them but loses none. A state folder
+// under a plain file (ENOTDIR) holds no saved alerts either, and the
+// pipeline already logged it.
 func (cw *certWatch) restore() {
 	data, err := os.ReadFile(cw.path)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return
 	}
 	if err == nil {
@@ -90,6 +93,10 @@ func (cw *certWatch) stop() error {
 	<-cw.done
 	cw.reg.unregisterAll()
 	data, err := cw.watcher.Snapshot()
+	if err == nil {
+		// The state folder may have been deleted, or never created.
+		err = os.MkdirAll(filepath.Dir(cw.path), 0o750)
+	}
 	if err == nil {
 		err = follow.WriteFileAtomic(cw.path, data)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,49 @@ func (c *agentConfig) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stateDirWarning describes what happens when the agent cannot create or
+// write the state folder here, or returns "" when it can. This is a warning,
+// not a config error, because the folder may exist only where the agent
+// runs, as with a hostPath volume.
+func stateDirWarning(cfg *agentConfig) string {
+	err := checkStateDir(cfg.StateDir)
+	if err == nil {
+		return ""
+	}
+	effect := "the agent would keep positions and alert state in memory"
+	if len(cfg.sinkSpecs) > 0 {
+		effect = "the agent would not start, because the sinks keep their spools there"
+	}
+	return fmt.Sprintf("state folder %s cannot be created or written here, so %s: %v", cfg.StateDir, effect, err)
+}
+
+// checkStateDir returns why the agent could not create or write the state
+// folder dir here. It creates no folder: it writes and removes a temporary
+// file in dir, or in dir's nearest existing parent when dir is missing.
+func checkStateDir(dir string) error {
+	existing := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(existing)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is not a directory", existing)
+			}
+			break
+		}
+		parent := filepath.Dir(existing)
+		if !errors.Is(err, fs.ErrNotExist) || parent == existing {
+			return err
+		}
+		existing = parent
+	}
+	f, err := os.CreateTemp(existing, ".klaxon-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func (f followConfig) validate() []error {

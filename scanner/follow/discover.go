@@ -103,10 +103,12 @@ func (t *Tailer) scanDir(ctx context.Context, dir string, level int) {
 func (t *Tailer) scanRoot(ctx context.Context) {
 	entries, err := os.ReadDir(t.opts.Root)
 	if err != nil {
-		if !os.IsNotExist(err) {
-			t.log.Warn("cannot list log root", "err", err)
-		}
+		t.noteRootError(err)
 		return
+	}
+	if t.rootMissing {
+		t.rootMissing = false
+		t.log.Info("log root appeared", "root", t.opts.Root)
 	}
 	for _, e := range entries {
 		dir := filepath.Join(t.opts.Root, e.Name())
@@ -114,6 +116,20 @@ func (t *Tailer) scanRoot(ctx context.Context) {
 			t.watcher.add(dir, levelPod)
 			t.scanPod(ctx, dir)
 		}
+	}
+}
+
+// noteRootError logs why the log root cannot be listed. A node may start
+// the agent before the kubelet creates its log folder, so a missing root is
+// logged once and found by a later rescan.
+func (t *Tailer) noteRootError(err error) {
+	if !os.IsNotExist(err) {
+		t.log.Warn("cannot list log root", "root", t.opts.Root, "err", err)
+		return
+	}
+	if !t.rootMissing {
+		t.rootMissing = true
+		t.log.Warn("log root does not exist yet; waiting for it", "root", t.opts.Root)
 	}
 }
 

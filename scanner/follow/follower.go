@@ -64,6 +64,7 @@ func newFollower(tl *Tailer, path string) *follower {
 	for range batchesInFlight {
 		f.credits <- struct{}{}
 	}
+	tl.metrics.initUnread(f.labels)
 	return f
 }
 

@@ -10,6 +10,10 @@ import (
 	"syscall"
 )
 
+// errStateDirInUse is the error of lockStateDir when another agent holds the
+// lock.
+var errStateDirInUse = errors.New("in use by another agent")
+
 // lockStateDir takes an exclusive lock on the state folder, so that two
 // agents never move the same positions. The lock ends with the process.
 func lockStateDir(dir string) (*os.File, error) {
@@ -20,7 +24,7 @@ func lockStateDir(dir string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("state folder %s is in use by another agent", dir)
+			return nil, fmt.Errorf("state folder %s: %w", dir, errStateDirInUse)
 		}
 		return nil, fmt.Errorf("lock state folder: %w", err)
 	}

@@ -14,6 +14,10 @@ const (
 	reasonGzipError   = "gzip_error"   // a compressed rotation that does not decompress
 )
 
+// unreadReasons lists every value of the reason label of
+// klaxon_follow_unread_bytes_total.
+var unreadReasons = [...]string{reasonRotatedAway, reasonTornLine, reasonGzipError}
+
 // Values of the kind label of klaxon_follow_rotations_total.
 const (
 	rotationRename   = "rename"
@@ -76,6 +80,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.rotations.WithLabelValues(rotationRename)
 	m.rotations.WithLabelValues(rotationTruncate)
 	return m
+}
+
+// initUnread creates the unread-bytes series of a namespace and container
+// at 0 for every reason, so that increase() counts the first loss too.
+func (m *metrics) initUnread(labels [2]string) {
+	for _, reason := range unreadReasons {
+		m.unreadBytes.WithLabelValues(labels[0], labels[1], reason)
+	}
 }
 
 // unread counts n bytes that could not be read.

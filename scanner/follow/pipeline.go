@@ -36,7 +36,9 @@ type PipelineOptions struct {
 	Rules *scanner.RuleSet
 	// Node is put on every alert and on the lines' sources.
 	Node string
-	// StateDir holds the state file. It is created if missing.
+	// StateDir holds the state file. It is created if missing. While it
+	// cannot be created or written, the state stays in memory and every
+	// save tries again.
 	StateDir string
 	// Deliver is called for every alert, from the pipeline's goroutine. It
 	// returns once the alert is delivered or durably queued; only then do
@@ -64,8 +66,8 @@ type Pipeline struct {
 	stateFile string
 	// saveFailing is true from a failed save to the next successful one.
 	saveFailing bool
-	mergedSeen  int64 // the engine's merged-alert count already in the metric
-	lock        *os.File
+	mergedSeen  int64    // the engine's merged-alert count already in the metric
+	lock        *os.File // nil while the state folder is not usable
 
 	emitted   bool // an alert was raised since the last save
 	decoded   []scanner.Line
@@ -79,7 +81,9 @@ type Pipeline struct {
 }
 
 // NewPipeline reads the state file, restores the engine from it, and
-// prepares the Tailer. It locks the state folder against a second agent.
+// prepares the Tailer. It locks the state folder against a second agent. A
+// state folder that cannot be created or locked does not stop it, but one
+// that another agent has locked does.
 func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	opts.Tail.setDefaults()
 	if opts.CheckpointInterval <= 0 {
@@ -88,31 +92,30 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if opts.Deliver == nil {
 		return nil, errors.New("pipeline needs a Deliver function")
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create state folder: %w", err)
-	}
-	lock, err := lockStateDir(opts.StateDir)
-	if err != nil {
-		return nil, err
-	}
 
 	p := &Pipeline{
 		opts:      opts,
 		log:       opts.Tail.Logger,
-		metrics:   newPipelineMetrics(opts.Tail.Registerer),
 		stateFile: filepath.Join(opts.StateDir, StateFileName),
-		lock:      lock,
 		merge:     merger{streams: map[string]*stream{}, behind: map[*stream]bool{}},
 		lastLine:  lastLines{m: map[string]time.Time{}},
 		requests:  make(chan func()),
 	}
+	if err := p.openStateDir(); err != nil {
+		return nil, err
+	}
+	p.metrics = newPipelineMetrics(opts.Tail.Registerer)
 	p.progress.Store(time.Now().UnixNano())
 	p.engine = scanner.NewEngine(opts.Rules, scanner.EngineOptions{Node: opts.Node, Emit: p.deliver})
 
-	st := p.loadState()
+	st := &State{}
+	if p.stateDirExists() {
+		st = p.loadState()
+	}
 	p.positions = NewPositions(st.Positions, st.SavedAt.IsZero() && !opts.FromStart)
+	var err error
 	if p.tailer, err = NewTailer(opts.Tail, p.positions); err != nil {
-		lock.Close()
+		p.closeLock()
 		return nil, err
 	}
 
@@ -155,7 +158,7 @@ func (p *Pipeline) loadState() *State {
 // reading, saves the state and returns. The Deliver function's sink is the
 // caller's to flush.
 func (p *Pipeline) Run(ctx context.Context) error {
-	defer p.lock.Close()
+	defer p.closeLock()
 	tailCtx, stopTail := context.WithCancel(ctx)
 	defer stopTail()
 	tailErr := make(chan error, 1)
@@ -212,7 +215,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		b.Release()
 	}
 	err := <-tailErr
-	p.save()
+	if saveErr := p.save(); saveErr != nil {
+		err = errors.Join(err, fmt.Errorf("save positions and alert state: %w", saveErr))
+	}
 	p.log.Info("stopped following files")
 	return err
 }
@@ -342,15 +347,12 @@ func (p *Pipeline) Scanned() bool { return p.tailer.scanned.Load() }
 // opened file as followed.
 func (p *Pipeline) CaughtUp() bool { return p.caughtUp.Load() }
 
-// save writes the positions and the engine's state in one state file.
-func (p *Pipeline) save() {
+// save writes the positions and the engine's state in one state file. It
+// logs a failure and returns it.
+func (p *Pipeline) save() error {
 	p.emitted = false
 	p.lastSaved = time.Now()
-	snap, err := p.engine.Snapshot()
-	if err == nil {
-		st := &State{SavedAt: p.lastSaved, Positions: p.positions.List(), Engine: snap}
-		err = WriteState(p.stateFile, st)
-	}
+	err := p.writeState()
 	if err != nil {
 		// Positions and alert state stay in memory and the next save tries
 		// again. The error is logged once until a save succeeds, not on
@@ -361,13 +363,27 @@ func (p *Pipeline) save() {
 			p.saveFailing = true
 			p.log.Error("cannot save state; keeping it in memory and retrying", "file", p.stateFile, "err", err)
 		}
-		return
+		return err
 	}
 	if p.saveFailing {
 		p.saveFailing = false
 		p.log.Info("state saved again", "file", p.stateFile)
 	}
 	p.metrics.saves.Inc()
+	return nil
+}
+
+// writeState creates and locks the state folder if needed, then writes the
+// state file.
+func (p *Pipeline) writeState() error {
+	if err := p.prepareStateDir(); err != nil {
+		return err
+	}
+	snap, err := p.engine.Snapshot()
+	if err != nil {
+		return err
+	}
+	return WriteState(p.stateFile, &State{SavedAt: p.lastSaved, Positions: p.positions.List(), Engine: snap})
 }
 
 type pipelineMetrics struct {

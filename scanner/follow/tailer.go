@@ -98,6 +98,9 @@ type Tailer struct {
 	wg        sync.WaitGroup
 	deferLog  sync.Once
 	firstScan bool
+	// rootMissing is set while the log root does not exist, so that its
+	// absence is logged once and its creation logged when it appears.
+	rootMissing bool
 
 	// starting counts followers that have not yet read up to the end of
 	// the file at their path. scanned is set once the first scan is done.
@@ -147,11 +150,6 @@ func (t *Tailer) Batches() <-chan *Batch { return t.out }
 // follower and closes the Batches channel.
 func (t *Tailer) Run(ctx context.Context) error {
 	defer close(t.out)
-	if _, err := os.Stat(t.opts.Root); err != nil {
-		// A node may start the agent before the kubelet creates its log
-		// folder; the rescans find the folder once it exists.
-		t.log.Warn("log root not readable yet; checking again at every rescan", "root", t.opts.Root, "err", err)
-	}
 	t.watcher = newDirWatcher(t.log, t.metrics)
 	defer t.watcher.close()
 	followCtx, stop := context.WithCancel(ctx)

@@ -1,6 +1,8 @@
 package follow
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"maps"
 
@@ -53,7 +55,9 @@ func newDirWatcher(log *slog.Logger, m *metrics) *dirWatcher {
 	return d
 }
 
-// add watches dir, or marks it polled when inotify cannot watch it.
+// add watches dir, or marks it polled when inotify cannot watch it. A
+// folder that does not exist is neither, so that the next scan that finds
+// it adds it again.
 func (d *dirWatcher) add(dir string, level int) {
 	if d.watched[dir] {
 		return
@@ -67,13 +71,17 @@ func (d *dirWatcher) add(dir string, level int) {
 			d.watched[dir] = true
 			return
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
 		d.failed(dir, err)
 	}
 	d.polled[dir] = level
 	d.metrics.polledDirs.Set(float64(len(d.polled)))
 }
 
-// addExtra watches the folder of an extra glob.
+// addExtra watches the folder of an extra glob. A folder that does not
+// exist is tried again at the next scan.
 func (d *dirWatcher) addExtra(dir string) {
 	if d.extra[dir] {
 		return
@@ -82,6 +90,10 @@ func (d *dirWatcher) addExtra(dir string) {
 	if d.w != nil {
 		err := d.w.Add(dir)
 		if err == nil {
+			return
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(d.extra, dir)
 			return
 		}
 		d.failed(dir, err)
