@@ -374,7 +374,7 @@ name = "sync"
 severity = "warning"
 match = 'sync failed(?: for zone (?P<zone>\S+))?'
 group_by = ["zone"]
-labels = { component = "dns", where = "{{.zone}}" }
+labels = { component = "dns", where = "{{.zone}}", team = "" }
 `)
 	te.feed(certManager, 0, "sync failed")
 	te.feed(certManager, time.Second, "sync failed for zone example.com")

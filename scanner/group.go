@@ -174,6 +174,7 @@ func (e *Engine) newAlert(g *group) *Alert {
 	red := e.rules.redactor
 	labels := make(map[string]string, len(r.Labels)+len(g.values))
 	maps.Copy(labels, r.Labels)
+	maps.DeleteFunc(labels, func(_, v string) bool { return v == "" })
 	// A label whose value is empty, from a named group that took no part in
 	// the match, is left out rather than sent as "".
 	for k, tmpl := range r.labelTemplates {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,8 +67,20 @@ func (h heartbeatConfig) checkURL() error {
 	if !h.enabled() {
 		return nil
 	}
-	_, err := sinks.ReadSecret("heartbeat.url_file", h.URLFile, "heartbeat.url_env", h.URLEnv)
-	return err
+	raw, err := sinks.ReadSecret("heartbeat.url_file", h.URLFile, "heartbeat.url_env", h.URLEnv)
+	if err != nil {
+		return err
+	}
+	// The URL is a secret, so the error describes the fault, not the URL.
+	where := "heartbeat.url_file " + h.URLFile
+	if h.URLFile == "" {
+		where = "heartbeat.url_env " + h.URLEnv
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: not an http or https URL with a host", where)
+	}
+	return nil
 }
 
 // heartbeat requests the configured URL at its interval while the pipeline

@@ -14,6 +14,10 @@ func TestHeartbeatCheckURL(t *testing.T) {
 	empty := filepath.Join(dir, "empty")
 	writeTestFile(t, empty, "\n")
 	missing := filepath.Join(dir, "missing-url")
+	ftp := filepath.Join(dir, "ftp-url")
+	writeTestFile(t, ftp, "ftp://127.0.0.1/ping/token-77\n")
+	broken := filepath.Join(dir, "broken-url")
+	writeTestFile(t, broken, "http://%zz/ping/token-77\n")
 	t.Setenv("KLAXON_TEST_HEARTBEAT_URL", url)
 
 	cases := []struct {
@@ -25,6 +29,8 @@ func TestHeartbeatCheckURL(t *testing.T) {
 		{"file present", heartbeatConfig{URLFile: present}, nil},
 		{"file missing", heartbeatConfig{URLFile: missing}, []string{"heartbeat.url_file", missing, "no such file"}},
 		{"file empty", heartbeatConfig{URLFile: empty}, []string{"heartbeat.url_file", empty, "is empty"}},
+		{"not http", heartbeatConfig{URLFile: ftp}, []string{"heartbeat.url_file", ftp, "not an http or https URL"}},
+		{"does not parse", heartbeatConfig{URLFile: broken}, []string{"heartbeat.url_file", broken, "not an http or https URL"}},
 		{"env set", heartbeatConfig{URLEnv: "KLAXON_TEST_HEARTBEAT_URL"}, nil},
 		{"env unset", heartbeatConfig{URLEnv: "KLAXON_TEST_UNSET_HEARTBEAT_URL"}, []string{"heartbeat.url_env", "KLAXON_TEST_UNSET_HEARTBEAT_URL"}},
 	}
@@ -39,6 +45,9 @@ func TestHeartbeatCheckURL(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatal("checkURL returned no error")
+			}
+			if strings.Contains(err.Error(), "token-77") {
+				t.Errorf("error %q contains the URL", err)
 			}
 			for _, part := range tc.want {
 				if !strings.Contains(err.Error(), part) {

@@ -22,11 +22,12 @@ func runCheck(_ context.Context, args []string, _ io.Reader, out, errOut io.Writ
 			"Validates rules and prints one line per rule. Exit status 2 on any error.\n\nOptions:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	extra, err := parseInterleaved(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(errOut, "klaxon check: unexpected argument %q (use --rules FILE)\n", fs.Arg(0))
+	if len(extra) > 0 {
+		fmt.Fprintf(errOut, "klaxon check: unexpected argument %q (use --rules FILE)\n", extra[0])
 		return exitUsage
 	}
 	rs, name, err := loadRules(rules)

@@ -33,10 +33,11 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 			"2 for a usage or rules error.\n\nOptions:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		fmt.Fprintln(errOut, "klaxon replay: no PATH given (use - for standard input)")
 		fs.Usage()
 		return exitUsage
@@ -50,7 +51,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 		fmt.Fprintf(errOut, "klaxon replay: %v\n", err)
 		return exitUsage
 	}
-	for _, p := range fs.Args() {
+	for _, p := range paths {
 		if _, err := os.Stat(p); p != "-" && err != nil {
 			fmt.Fprintf(errOut, "klaxon replay: %v\n", err)
 			return exitUsage
@@ -77,15 +78,15 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 	if isTerminal(errOut) && !*quiet {
 		opts.Progress = progressPrinter(errOut)
 	}
-	stats, err := scanner.Replay(ctx, rs, fs.Args(), opts)
+	stats, err := scanner.Replay(ctx, rs, paths, opts)
 	if ferr := flush(); ferr != nil && writeErr == nil {
 		writeErr = ferr
 	}
 	if !*quiet {
 		mb := float64(stats.Bytes) / 1e6
 		secs := max(stats.Elapsed.Seconds(), 1e-9)
-		fmt.Fprintf(errOut, "klaxon replay: %d alerts from %d lines (%.1f MB, %d files) with %s in %s: %.0f lines/s, %.1f MB/s\n",
-			stats.Alerts, stats.Lines, mb, stats.Files, rulesName, stats.Elapsed.Round(time.Millisecond),
+		fmt.Fprintf(errOut, "klaxon replay: %d alerts from %d lines (%.1f MB, %d files) with %s (%d rules) in %s: %.0f lines/s, %.1f MB/s\n",
+			stats.Alerts, stats.Lines, mb, stats.Files, rulesName, len(rs.Rules()), stats.Elapsed.Round(time.Millisecond),
 			float64(stats.Lines)/secs, mb/secs)
 		if stats.Truncated > 0 || stats.Malformed > 0 {
 			fmt.Fprintf(errOut, "klaxon replay: %d lines cut to --max-line-bytes, %d malformed CRI or Docker lines read as plain text\n",

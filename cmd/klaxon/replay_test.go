@@ -150,10 +150,10 @@ func TestReplaySummaryNamesRules(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"default rules.toml", map[string]string{"rules.toml": testRules}, nil, " with rules.toml in "},
-		{"rules flag", map[string]string{"a.toml": testRules, "rules.toml": ""}, []string{"--rules", "a.toml"}, " with a.toml in "},
-		{"two rules flags", map[string]string{"a.toml": testRules, "b.toml": ""}, []string{"--rules", "a.toml", "--rules", "b.toml"}, " with a.toml, b.toml in "},
-		{"built-in rules", nil, nil, " with built-in rules in "},
+		{"default rules.toml", map[string]string{"rules.toml": testRules}, nil, " with ./rules.toml ("},
+		{"rules flag", map[string]string{"a.toml": testRules, "rules.toml": ""}, []string{"--rules", "a.toml"}, " with a.toml ("},
+		{"two rules flags", map[string]string{"a.toml": testRules, "b.toml": ""}, []string{"--rules", "a.toml", "--rules", "b.toml"}, " with a.toml, b.toml ("},
+		{"built-in rules", nil, nil, " with built-in rules ("},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,5 +170,25 @@ func TestReplaySummaryNamesRules(t *testing.T) {
 				t.Errorf("summary = %q, want it to contain %q", errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestOptionsAfterPaths runs replay and test with their options after the
+// paths, as people type them: the options must apply, not be read as paths.
+func TestOptionsAfterPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "good.toml"), testRules)
+	writeTestFile(t, filepath.Join(dir, "rules.toml"), "[[rule]]\nname = \"other\"\nseverity = \"info\"\nmatch = 'unrelated'\n")
+	log := filepath.Join(dir, "logs", "ingress-nginx_ctrl-1_u1", "controller", "0.log")
+	writeTestFile(t, log, "2026-10-03T02:00:14.5Z stderr F x509: certificate has expired or is not yet valid\n")
+
+	code, out, errOut := runCmd(t, dir, "", "replay", "logs", "--output", "json", "--rules", "good.toml")
+	if code != exitOK || !strings.HasPrefix(out, "{") || !strings.Contains(out, `"rule":"cert-expired"`) {
+		t.Errorf("replay with options after the path: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	writeTestFile(t, filepath.Join(dir, "rules_test.toml"), ruleTestFile)
+	code, out, errOut = runCmd(t, dir, "", "test", "rules_test.toml", "--rules", "good.toml")
+	if code != exitOK || !strings.Contains(out, "2 passed, 0 failed with good.toml") {
+		t.Errorf("test with --rules after the file: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }

@@ -25,7 +25,8 @@ func loadRules(files []string) (*scanner.RuleSet, string, error) {
 	}
 	if _, err := os.Stat("rules.toml"); err == nil {
 		rs, err := scanner.LoadRules("rules.toml")
-		return rs, "rules.toml", err
+		// "./" shows that the file came from the current folder.
+		return rs, "./rules.toml", err
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, "", fmt.Errorf("read rules: %w", err)
 	}

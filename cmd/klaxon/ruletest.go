@@ -29,10 +29,11 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 			"1 when a test fails, 2 for a file error.\n\nOptions:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		fmt.Fprintln(errOut, "klaxon test: no test FILE given")
 		return exitUsage
 	}
@@ -40,7 +41,7 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 	covered := map[string]bool{}
 	var all []*scanner.Rule
 	var rulesNames []string
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		tf, err := scanner.LoadTestFile(path)
 		if err != nil {
 			fmt.Fprintf(errOut, "klaxon test: %v\n", err)
@@ -51,7 +52,8 @@ func runTest(ctx context.Context, args []string, _ io.Reader, out, errOut io.Wri
 			fmt.Fprintf(errOut, "klaxon test: %v\n", err)
 			return exitUsage
 		}
-		if !slices.Contains(rulesNames, name) {
+		// "./rules.toml" and a test file's "rules.toml" beside it are one file.
+		if !slices.ContainsFunc(rulesNames, func(n string) bool { return filepath.Clean(n) == filepath.Clean(name) }) {
 			rulesNames = append(rulesNames, name)
 		}
 		all = append(all, rs.Rules()...)
