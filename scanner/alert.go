@@ -95,11 +95,13 @@ type Alert struct {
 	Final bool `json:"-"`
 }
 
-// Event names what the alert reports, in the order a reader needs it:
-// "resolved", "escalated", "ended" (a match rule's episode closed after its
-// cooldown), "final" (replay's report of a group still open when the input
-// ended), "reminder" (the group is still firing), or "firing" for the first
-// alert of an episode.
+// Event names what the alert reports. The values, in order of precedence:
+//   - "resolved": the condition ended;
+//   - "escalated": the group's severity was raised;
+//   - "ended": a match rule's episode closed after its cooldown;
+//   - "final": replay's report of a group still open when the input ended;
+//   - "reminder": the group is still firing;
+//   - "firing": the first alert of an episode.
 func (a *Alert) Event() string {
 	switch {
 	case a.Resolved:

@@ -212,25 +212,20 @@ func detectFormat(raw []byte) format {
 		}
 		return formatPlain
 	}
-	if _, _, _, _, ok := splitCRI(raw, nil); ok {
+	if _, _, _, _, ok := splitCRI(raw, &timeCache{}); ok {
 		return formatCRI
 	}
 	return formatPlain
 }
 
 // splitCRI parses "<RFC 3339 time> <stdout|stderr> <P|F>[:more tags] <message>",
-// with the times cache when it is not nil.
+// reading the time through the decoder's cache.
 func splitCRI(raw []byte, times *timeCache) (t time.Time, stream int, partial bool, msg []byte, ok bool) {
 	sp := bytes.IndexByte(raw, ' ')
 	if sp < 0 {
 		return
 	}
-	if times != nil {
-		t, ok = times.parse(raw[:sp])
-	} else {
-		t, ok = parseRFC3339(raw[:sp])
-	}
-	if !ok {
+	if t, ok = times.parse(raw[:sp]); !ok {
 		return
 	}
 	rest := raw[sp+1:]

@@ -50,9 +50,9 @@ match = '^panic: (?P<reason>.+)'
 `
 
 // passByStream writes a CRI log of n lines for one container, seeded so the
-// streams of a test differ: mostly Info lines and access logs, with error
-// lines, matches, heartbeats that stop for a while, partial records,
-// panics with their goroutine dump, and times that sometimes go back.
+// streams of a test differ. Most lines are Info lines and access logs. The
+// rest are error lines, matches, heartbeats that stop for a while, partial
+// records, panics with their goroutine dump, and times that sometimes go back.
 func passByStream(seed uint64, n int) string {
 	rnd := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	t := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
@@ -127,9 +127,9 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// TestPassByChangesNothing replays the same inputs with every line going
-// through Process and with lines that no rule can match passing the
-// engine by; the alerts, matches and counts must be the same.
+// TestPassByChangesNothing replays the same inputs twice: once with every
+// line going through Process, and once with lines that no rule can match
+// passing the engine by. The alerts, matches and counts must be the same.
 func TestPassByChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string

@@ -367,12 +367,6 @@ func (q cursorQueue) Less(i, j int) bool {
 	return q[i].seq < q[j].seq
 }
 
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
 func (q cursorQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *cursorQueue) Push(x any)   { *q = append(*q, x.(*cursor)) }
 func (q *cursorQueue) Pop() any {
@@ -380,4 +374,12 @@ func (q *cursorQueue) Pop() any {
 	c := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return c
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -21,9 +21,9 @@ type Source struct {
 	rulesFor   *RuleSet
 	maxContext int
 	history    *history
-	// passable says whether a line can pass the engine by when it holds no
-	// rule literal (see Engine.PassBy); passLevels are the levels for which
-	// it still cannot, because a rule without literals selects them.
+	// passable is whether a line without rule literals can pass the engine
+	// by (see Engine.PassBy). passLevels are the levels for which it still
+	// cannot, because a rule without literals selects them.
 	passable   bool
 	passLevels uint8
 }

@@ -79,30 +79,14 @@ func TestAgentStateFolderRecovers(t *testing.T) {
 	}
 	waitReady(t, base, http.StatusOK, errOut)
 	stateFile := filepath.Join(stateDir, follow.StateFileName)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if _, err := follow.ReadState(stateFile); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no state saved after the state folder could be created:\n%s", errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitStateSaved(t, stateFile, "no state saved after the state folder could be created", errOut)
 
 	// The folder goes while its parent stays: the next save creates it.
 	if err := os.RemoveAll(stateDir); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, base, http.StatusOK, errOut)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if _, err := os.Stat(stateFile); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the deleted state folder was not created again:\n%s", errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitStateSaved(t, stateFile, "the deleted state folder was not created again", errOut)
 
 	if code, stderr := stop(); code != exitOK {
 		t.Fatalf("exit status = %d, want %d; stderr: %s", code, exitOK, stderr)
@@ -133,5 +117,20 @@ func TestAgentStopNamesFailedSaves(t *testing.T) {
 		if !strings.Contains(failed, want) {
 			t.Errorf("the final error does not contain %q: %s", want, failed)
 		}
+	}
+}
+
+// waitStateSaved waits up to 20 s for a state file that reads back, and
+// fails with failure and the agent's log otherwise.
+func waitStateSaved(t *testing.T, stateFile, failure string, errOut *lockedBuffer) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := follow.ReadState(stateFile); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s:\n%s", failure, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

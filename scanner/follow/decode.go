@@ -23,14 +23,9 @@ func (p *Pipeline) accept(b *Batch) {
 	}
 	p.settlePassed(s)
 	if len(b.Lines) > 0 && !b.More && s.multiline {
-		// The follower read all the file held, so an error line that
+		// The follower read all the file contained, so an error line that
 		// Java frames might follow has them already, or has none.
-		p.decoded = p.decoded[:0]
-		s.dec.FlushMaybeJava(p.collect)
-		if !s.dec.Pending() {
-			s.safe = s.rawEnd
-		}
-		p.queueDecoded(s, nil)
+		p.queueHeld(s, s.dec.FlushMaybeJava)
 	}
 	if len(b.Lines) > 0 {
 		s.lastRaw = now
@@ -191,13 +186,7 @@ func (p *Pipeline) flushHeld(now time.Time) {
 			continue
 		}
 		if s.multiline {
-			p.decoded = p.decoded[:0]
-			s.dec.FlushIdle(now, p.collect)
-			p.countStats(s)
-			if !s.dec.Pending() {
-				s.safe = s.rawEnd
-			}
-			p.queueDecoded(s, nil)
+			p.queueHeld(s, func(emit func(*scanner.Line)) { s.dec.FlushIdle(now, emit) })
 		}
 	}
 }
@@ -205,4 +194,17 @@ func (p *Pipeline) flushHeld(now time.Time) {
 // position returns the stream's position at offset in its current file.
 func (s *stream) position(offset int64) Position {
 	return Position{Path: s.path, FileID: s.file, Offset: offset, Size: max(s.size, offset)}
+}
+
+// queueHeld queues the multi-line events that flush emits from the stream's
+// decoder, and moves the safe offset past the raw lines once nothing is
+// held any more.
+func (p *Pipeline) queueHeld(s *stream, flush func(emit func(*scanner.Line))) {
+	p.decoded = p.decoded[:0]
+	flush(p.collect)
+	p.countStats(s)
+	if !s.dec.Pending() {
+		s.safe = s.rawEnd
+	}
+	p.queueDecoded(s, nil)
 }

@@ -5,10 +5,10 @@
 // A Tailer discovers files under the kubelet's log root
 // (<root>/<namespace>_<pod>_<uid>/<container>/<n>.log) and extra files named
 // by glob. It runs one follower goroutine per path. A follower pins its file
-// by device and inode: it keeps its own descriptor open, learns of growth
-// from the polling watcher of github.com/nxadm/tail on that descriptor, and
-// reads all new bytes in large reads, so a rename, a deletion or a
-// compressed copy never cuts the reading short. Folders are watched with
+// by device and inode, and keeps its own descriptor open, so a rename, a
+// deletion or a compressed copy never cuts the reading short. It learns of
+// growth from the polling watcher of github.com/nxadm/tail on that
+// descriptor, and reads all new bytes in large reads. Folders are watched with
 // inotify for new, deleted and renamed entries. Followers send Batches of
 // raw lines on one channel.
 //

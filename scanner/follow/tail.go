@@ -77,24 +77,16 @@ func (f *follower) tail(ctx context.Context, seg *segment, newer bool) outcome {
 		case <-ctx.Done():
 			return outStopped
 		case <-changes.Modified:
+			continue // the file grew: read on
 		case <-changes.Truncated:
-			if out, ok := f.check(seg, &st, newer); !ok {
-				return out
-			}
 		case <-changes.Deleted:
 			// The descriptor path went away, which happens only after the
-			// file was closed; the checks below find out what happened.
-			if out, ok := f.check(seg, &st, newer); !ok {
-				return out
-			}
+			// file was closed. The check finds out what happened.
 		case <-ticker.C:
-			if out, ok := f.check(seg, &st, newer); !ok {
-				return out
-			}
 		case <-f.poke:
-			if out, ok := f.check(seg, &st, newer); !ok {
-				return out
-			}
+		}
+		if out, ok := f.check(seg, &st, newer); !ok {
+			return out
 		}
 	}
 }
